@@ -1,0 +1,1 @@
+"""One module per spec file (analyzed, group, plan, order, metadata, report, run, ...)."""

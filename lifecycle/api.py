@@ -95,12 +95,12 @@ def check_buildpack_api(value: str | None, who: str) -> Version:
 
 # --- named gates: Buildpack API ----------------------------------------------------------------
 def command_is_array(bp_api: Version) -> bool:
-    """B0.9: launch.toml ``command`` is an array, ``direct`` is gone, processes are always direct."""
+    """B0.9: launch.toml ``command`` is an array; ``direct`` is gone (always direct)."""
     return bp_api.at_least("0.9")
 
 
 def bom_in_launch_toml(bp_api: Version) -> bool:
-    """Legacy ``bom`` arrays in launch.toml/build.toml are honoured (removed in B0.9; SBOM files replace them)."""
+    """Legacy ``bom`` arrays in launch.toml/build.toml are honoured (gone in B0.9: SBOM files)."""
     return not bp_api.at_least("0.9")
 
 

@@ -1,1 +1,1 @@
-"""Command-line entry points: ``pypack`` (people) and ``lifecycle`` (the multi-call phase program)."""
+"""Command-line entry points: ``pypack`` (people) and ``lifecycle`` (the phase program)."""

@@ -99,16 +99,6 @@ def command_is_array(bp_api: Version) -> bool:
     return bp_api.at_least("0.9")
 
 
-def bom_in_launch_toml(bp_api: Version) -> bool:
-    """Legacy ``bom`` arrays in launch.toml/build.toml are honoured (gone in B0.9: SBOM files)."""
-    return not bp_api.at_least("0.9")
-
-
-def web_is_implicit_default(bp_api: Version) -> bool:
-    """Before B0.9 (Go lifecycle: platform decides), a process named ``web`` is the default."""
-    return not bp_api.at_least("0.9")
-
-
 def cnb_dir_env_vars(bp_api: Version) -> bool:
     """B0.8: CNB_LAYERS_DIR, CNB_PLATFORM_DIR, CNB_BP_PLAN_PATH, CNB_BUILD_PLAN_PATH are set."""
     return bp_api.at_least("0.8")
@@ -127,3 +117,19 @@ def targets_supported(bp_api: Version) -> bool:
 def exec_env_supported(bp_api: Version) -> bool:
     """B0.12: CNB_EXEC_ENV is given to detect/build; ``exec-env`` on processes and layers."""
     return bp_api.at_least("0.12")
+
+
+def stacks_deprecated(bp_api: Version) -> bool:
+    """B0.10: ``[[stacks]]`` are deprecated; a bionic stack implies its target even among others."""
+    return bp_api.at_least("0.10")
+
+
+# --- named gates: Platform API -----------------------------------------------------------------
+def detect_checks_targets(platform_api: Version) -> bool:
+    """P0.12: the detector fails a non-optional buildpack whose targets miss the run image."""
+    return platform_api.at_least("0.12")
+
+
+def detect_skips_by_exec_env(platform_api: Version) -> bool:
+    """P0.15: the detector skips buildpacks whose exec-env list excludes CNB_EXEC_ENV."""
+    return platform_api.at_least("0.15")

@@ -28,11 +28,16 @@ Body = Callable[[Mapping[str, Any], list[str], Version], int | None]
 
 
 def setup_logging(level: str) -> None:
-    """Log to stderr at ``level`` (debug|info|warn|error) in the plain form pack users see."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_Formatter())
+    """Log at ``level`` (debug|info|warn|error) as pack users see it: info and debug on stdout,
+    warnings and errors on stderr."""
+    out = logging.StreamHandler(sys.stdout)
+    out.addFilter(lambda r: r.levelno < logging.WARNING)
+    err = logging.StreamHandler(sys.stderr)
+    err.setLevel(logging.WARNING)
+    for h in (out, err):
+        h.setFormatter(_Formatter())
     root = logging.getLogger("lifecycle")
-    root.handlers[:] = [handler]
+    root.handlers[:] = [out, err]
     root.setLevel(LEVELS.get(level, logging.INFO))
     root.propagate = False
 

@@ -34,5 +34,5 @@ def install(dest: str | os.PathLike[str], python: str | None = None) -> list[Pat
             continue
         atomic_write(root / phase, body, mode=0o755)
         written.append(root / phase)
-    written.append(Path(write_launcher(root)))
+    written.append(Path(write_launcher(str(root))))
     return written

@@ -58,6 +58,7 @@ CATALOGUE: dict[str, Flag] = {f.name: f for f in (
     Flag("platform", "CNB_PLATFORM_DIR", "/platform"),
     Flag("buildpacks", "CNB_BUILDPACKS_DIR", "/cnb/buildpacks"),
     Flag("extensions", "CNB_EXTENSIONS_DIR", "/cnb/extensions"),
+    Flag("build-config", "CNB_BUILD_CONFIG_DIR", "/cnb/build-config"),
     Flag("generated", "CNB_GENERATED_DIR", _layers("generated")),
     Flag("group", "CNB_GROUP_PATH", _layers("group.toml")),
     Flag("plan", "CNB_PLAN_PATH", _layers("plan.toml")),

@@ -1,0 +1,1 @@
+"""The lifecycle phases: each returns a value; the CLI writes the files."""

@@ -1,0 +1,2 @@
+export FROM_PROFILE=alpha
+export PROFILE_ORDER="${PROFILE_ORDER}alpha,"

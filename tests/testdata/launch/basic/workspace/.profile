@@ -1,0 +1,2 @@
+export FROM_APP_PROFILE=app
+export PROFILE_ORDER="${PROFILE_ORDER}app,"

@@ -68,6 +68,10 @@ class AuthError(RegistryError):
     """Authentication or authorization with a registry failed."""
 
 
+class RegistryNotFoundError(RegistryError):
+    """The registry has no such repository, manifest, blob or upload (HTTP 404)."""
+
+
 # --- phases -------------------------------------------------------------------------------------
 class DetectFailed(LifecycleError):
     """No group passed detection and no buildpack errored (spec: 20)."""

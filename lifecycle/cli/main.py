@@ -1,15 +1,83 @@
-"""The ``pypack`` command: a thin click CLI over ``lifecycle.client``."""
+"""The ``pypack`` command: a thin click CLI over ``lifecycle.client``.
+
+Each command turns its options into a dataclass and calls the client; errors from
+``lifecycle.errors`` become one line on stderr and the error's exit code (a traceback only with
+``--verbose``); click usage errors exit 3, as the lifecycle's invalid-argument code.
+"""
 
 from __future__ import annotations
 
+import logging
+import sys
+import traceback
+from typing import Any
+
 import click
 
+from lifecycle.errors import LifecycleError
 
-@click.group()
+log = logging.getLogger("lifecycle")
+
+
+class _Group(click.Group):
+    """Maps click usage errors to exit 3 and LifecycleErrors to one line + their exit code."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:  # noqa: D102
+        kwargs["standalone_mode"] = False
+        try:
+            return super().main(*args, **kwargs)
+        except click.exceptions.Exit as e:
+            sys.exit(e.exit_code)
+        except click.Abort:
+            click.echo("Aborted.", err=True)
+            sys.exit(130)
+        except click.UsageError as e:
+            e.show()
+            sys.exit(3)
+        except click.ClickException as e:
+            e.show()
+            sys.exit(1)
+        except LifecycleError as e:
+            click.echo(f"ERROR: {e}", err=True)
+            if _verbose():
+                traceback.print_exc()
+            sys.exit(e.exit_code)
+
+
+def _verbose() -> bool:
+    return "--verbose" in sys.argv or "-v" in sys.argv
+
+
+@click.group(cls=_Group)
 @click.version_option(package_name="pypack")
-def cli() -> None:
+@click.option("-v", "--verbose", is_flag=True, help="Debug logs and tracebacks on errors.")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors.")
+def cli(verbose: bool, quiet: bool) -> None:
     """Build OCI images from source with Cloud Native Buildpacks: no Docker, no root."""
+    level = logging.DEBUG if verbose else logging.ERROR if quiet else logging.INFO
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    root = logging.getLogger("lifecycle")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+@cli.group("lifecycle")
+def lifecycle_group() -> None:
+    """The lifecycle phase programs, for platforms."""
+
+
+@lifecycle_group.command("install")
+@click.argument("dest", type=click.Path(file_okay=False))
+def lifecycle_install(dest: str) -> None:
+    """Write analyzer, detector, ..., launcher into DEST (e.g. /cnb/lifecycle)."""
+    from lifecycle.cli.lifecycle_install import install
+
+    for path in install(dest):
+        click.echo(str(path))
 
 
 def main() -> None:
-    cli()
+    """Console-script entry point."""
+    cli(prog_name="pypack")

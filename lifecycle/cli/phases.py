@@ -27,7 +27,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         sys.stderr.write("usage: lifecycle <" + "|".join(PHASES) + "> [flags]\n")
         return 3
-    module = importlib.import_module(f"lifecycle.cli.phase_{phase}")
+    try:
+        module = importlib.import_module(f"lifecycle.cli.phase_{phase}")
+    except ModuleNotFoundError as e:
+        if e.name != f"lifecycle.cli.phase_{phase}":
+            raise
+        sys.stderr.write(f"ERROR: {phase}: not implemented in this version of pypack\n")
+        return 1
     code: int = module.run(rest)
     return code
 

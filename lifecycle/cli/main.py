@@ -22,7 +22,7 @@ log = logging.getLogger("lifecycle")
 class _Group(click.Group):
     """Maps click usage errors to exit 3 and LifecycleErrors to one line + their exit code."""
 
-    def main(self, *args: Any, **kwargs: Any) -> Any:  # noqa: D102
+    def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
         try:
             return super().main(*args, **kwargs)
@@ -76,6 +76,15 @@ def lifecycle_install(dest: str) -> None:
 
     for path in install(dest):
         click.echo(str(path))
+
+
+def _register() -> None:
+    from lifecycle.cli.image import image_group
+
+    cli.add_command(image_group)
+
+
+_register()
 
 
 def main() -> None:

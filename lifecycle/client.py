@@ -1,0 +1,173 @@
+"""The pack-like facade people and the CLI call: image import, copy and inspect.
+
+Each operation takes an ``*Options`` dataclass and returns a value; the CLI only turns flags
+into options and prints results. Image locations are parsed by ``lifecycle.oci.locator``:
+a registry reference, ``oci:DIR[:TAG]`` or ``docker-archive:FILE[:TAG]``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from lifecycle.errors import UsageError
+from lifecycle.oci import mutate
+from lifecycle.oci.archive import read_docker_archive, write_docker_archive
+from lifecycle.oci.blobs import BlobStore
+from lifecycle.oci.digest import Digest
+from lifecycle.oci.image import Image
+from lifecycle.oci.layout import Layout
+from lifecycle.oci.locator import Locator, parse_locator
+from lifecycle.oci.platform import Platform
+from lifecycle.oci.reference import Reference
+from lifecycle.oci.registry import RegistryClient, default_keychain
+from lifecycle.oci.rootfs import from_rootfs
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Context:
+    """What every image operation shares: registry settings and a lazily made client."""
+
+    insecure_registries: tuple[str, ...] = ()
+    environ: Mapping[str, str] | None = None
+
+    @cached_property
+    def registry(self) -> RegistryClient:
+        """The registry client (credentials from CNB_REGISTRY_AUTH or docker config.json)."""
+        return RegistryClient(default_keychain(self.environ),
+                              insecure_registries=self.insecure_registries)
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """Where an image was written and its manifest digest."""
+
+    location: str
+    digest: Digest
+
+
+def open_image(location: str, ctx: Context, platform: Platform | None = None) -> Image:
+    """The image at ``location`` (registry reference, ``oci:`` or ``docker-archive:``)."""
+    loc = parse_locator(location)
+    if loc.transport == "oci":
+        return Layout(loc.ref).image(loc.tag, platform=platform)
+    if loc.transport == "docker-archive":
+        return read_docker_archive(loc.ref, loc.tag)
+    from lifecycle.oci.remote import read_image
+
+    return read_image(ctx.registry, Reference.parse(loc.ref), platform)
+
+
+def write_image(img: Image, location: str, ctx: Context,
+                extra_tags: Sequence[str] = ()) -> WriteResult:
+    """Write ``img`` to ``location`` (and ``extra_tags`` of the same kind); blobs the
+    destination already has are not written again."""
+    loc = parse_locator(location)
+    digest = Digest.of(img.raw_manifest())
+    if loc.transport == "oci":
+        lay = Layout.init(loc.ref)
+        for tag in (loc.tag or "latest", *extra_tags):
+            lay.write_image(img, tag)
+    elif loc.transport == "docker-archive":
+        tags = [t for t in (loc.tag, *extra_tags) if t]
+        write_docker_archive(loc.ref, [(img, tags)])
+    else:
+        from lifecycle.oci.remote import push_image
+
+        ref = Reference.parse(loc.ref)
+        refs = [ref, *(ref.with_tag(t) for t in extra_tags)]
+        push_image(ctx.registry, img, refs)
+    log.info("wrote %s@%s", loc, digest)
+    return WriteResult(str(loc), digest)
+
+
+@contextlib.contextmanager
+def _blob_store_for(loc: Locator) -> Iterator[BlobStore]:
+    """New layer blobs go straight into a destination layout, else into a temp store."""
+    if loc.transport == "oci":
+        yield Layout.init(loc.ref).blobs
+        return
+    with tempfile.TemporaryDirectory(prefix="pypack-blobs-") as tmp:
+        yield BlobStore(Path(tmp) / "blobs")
+
+
+@dataclass(frozen=True, slots=True)
+class ImportOptions:
+    """``pypack image import``: a root filesystem (dir or tar) as one layer, on ``base``."""
+
+    rootfs: str
+    dest: str
+    base: str | None = None
+    entrypoint: tuple[str, ...] | None = None
+    cmd: tuple[str, ...] | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    workdir: str | None = None
+    user: str | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+    platform: str | None = None
+
+
+def import_image(opts: ImportOptions, ctx: Context) -> WriteResult:
+    """Make an image of ``opts.rootfs`` and write it to ``opts.dest``."""
+    if not Path(opts.rootfs).exists():
+        raise UsageError(f"rootfs {opts.rootfs}: no such file or directory")
+    platform = Platform.parse(opts.platform) if opts.platform else None
+    base = open_image(opts.base, ctx, platform) if opts.base else None
+    dest = parse_locator(opts.dest)
+    with _blob_store_for(dest) as store:
+        img: Image = from_rootfs(opts.rootfs, store, base=base, platform=platform,
+                                 created_by=f"pypack image import {Path(opts.rootfs).name}")
+        img = _configure(img, opts)
+        return write_image(img, opts.dest, ctx)
+
+
+def _configure(img: Image, opts: ImportOptions) -> Image:
+    if opts.env:
+        img = mutate.with_env(img, opts.env)
+    if opts.entrypoint is not None:
+        img = mutate.with_entrypoint(img, opts.entrypoint)
+    if opts.cmd is not None:
+        img = mutate.with_cmd(img, opts.cmd)
+    if opts.workdir is not None:
+        img = mutate.with_workdir(img, opts.workdir)
+    if opts.user is not None:
+        img = mutate.with_user(img, opts.user)
+    if opts.labels:
+        img = mutate.with_labels(img, opts.labels)
+    return img
+
+
+def copy_image(src: str, dest: str, ctx: Context, platform: str | None = None) -> WriteResult:
+    """Copy the image at ``src`` to ``dest`` (any source to any sink)."""
+    img = open_image(src, ctx, Platform.parse(platform) if platform else None)
+    return write_image(img, dest, ctx)
+
+
+def inspect_image(location: str, ctx: Context, platform: str | None = None) -> dict[str, Any]:
+    """A JSON-able summary: digest, platform, config, labels, layers with sizes."""
+    img = open_image(location, ctx, Platform.parse(platform) if platform else None)
+    cfg = img.config()
+    run = cfg.config
+    manifest = img.manifest()
+    layers = [{"digest": str(ly.digest), "diffID": str(ly.diff_id), "size": ly.size,
+               "mediaType": ly.media_type} for ly in img.layers()]
+    return {
+        "location": location,
+        "digest": str(Digest.of(img.raw_manifest())),
+        "mediaType": manifest.media_type,
+        "platform": str(cfg.platform),
+        "created": cfg.created,
+        "config": run.to_dict(),
+        "labels": dict(run.labels or {}),
+        "layers": layers,
+        "size": sum(ly.size for ly in img.layers()) + manifest.config.size,
+    }
+

@@ -83,6 +83,14 @@ def _mount_sources(layer: Layer, dest: Repository) -> tuple[Repository, ...]:
     return ()
 
 
+def _short(d: Digest) -> str:
+    return f"{d.algorithm}:{d.hex[:12]}"
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1e6:.1f} MB"
+
+
 def _source(layer: Layer) -> BlobSource:
     return BlobSource(layer.digest, layer.size, layer.open)
 
@@ -103,8 +111,9 @@ def push_image(client: RegistryClient, img: Image, refs: Sequence[Reference], *,
             futures = [pool.submit(client.push_blob, repo, _source(ly),
                                    mount_from=_mount_sources(ly, repo))
                        for ly in img.layers()]
-            for f in futures:
-                f.result()
+            for ly, f in zip(img.layers(), futures, strict=True):
+                log.info("%s: layer %s (%s) %s", repo, _short(ly.digest), _mb(ly.size),
+                         f.result())
         client.push_blob(repo, BlobSource.from_bytes(raw_config))
     required = [manifest.config.digest, *(d.digest for d in manifest.layers)]
     digest = Digest.of(img.raw_manifest())

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tomllib
@@ -16,24 +15,19 @@ from typing import Any
 
 import pytest
 from registry_fixtures import RegistryServer
+from rootfs_rig import busybox_rootfs
 
 from lifecycle import client
 from lifecycle.platform import labels
 
 pytestmark = pytest.mark.e2e
 
-BUSYBOX = Path("/usr/bin/busybox")
 TOP = "sha256:" + "c" * 64
 
 
 @pytest.fixture(scope="module")
 def rootfs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if not BUSYBOX.exists():
-        pytest.skip("busybox-static not installed")
-    root = tmp_path_factory.mktemp("rootfs")
-    (root / "bin").mkdir()
-    shutil.copy2(BUSYBOX, root / "bin" / "busybox")
-    return root
+    return busybox_rootfs(tmp_path_factory.mktemp("rootfs"))
 
 
 def _env(reg: RegistryServer | None = None, **extra: str) -> dict[str, str]:

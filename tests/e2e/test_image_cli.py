@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 from podman_rig import Podman, podman  # noqa: F401  (fixture)
 from registry_fixtures import RegistryServer
+from rootfs_rig import busybox_rootfs
 
 from lifecycle import client
 from lifecycle.cli.main import cli
@@ -22,19 +23,9 @@ from lifecycle.oci.check import check_image
 
 pytestmark = pytest.mark.e2e
 
-BUSYBOX = Path("/usr/bin/busybox")
-
-
 @pytest.fixture(scope="module")
 def rootfs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if not BUSYBOX.exists():
-        pytest.skip("busybox-static not installed")
-    root = tmp_path_factory.mktemp("rootfs")
-    (root / "bin").mkdir()
-    shutil.copy2(BUSYBOX, root / "bin" / "busybox")
-    (root / "bin" / "sh").symlink_to("busybox")
-    (root / "hello.txt").write_text("hi\n")
-    return root
+    return busybox_rootfs(tmp_path_factory.mktemp("rootfs"))
 
 
 def _env_for(reg: RegistryServer) -> dict[str, str]:

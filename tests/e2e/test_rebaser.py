@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tomllib
@@ -19,6 +18,7 @@ from pathlib import Path
 import pytest
 from podman_rig import Podman, podman  # noqa: F401  (fixture)
 from registry_fixtures import RegistryServer
+from rootfs_rig import busybox_rootfs
 
 from lifecycle import client
 from lifecycle.oci import mutate, remote
@@ -41,11 +41,7 @@ ENV = {"DOCKER_CONFIG": "/nonexistent"}
 
 
 def _rootfs(root: Path, text: str) -> Path:
-    (root / "bin").mkdir(parents=True)
-    shutil.copy2(BUSYBOX, root / "bin" / "busybox")
-    (root / "bin" / "sh").symlink_to("busybox")
-    (root / "hello.txt").write_text(text)
-    return root
+    return busybox_rootfs(root, text)
 
 
 def _run_image(root: Path, dest: str, version: str) -> None:

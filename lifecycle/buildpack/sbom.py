@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from lifecycle.buildpack.descriptor import escape_id
 from lifecycle.buildpack.launch_toml import BOMEntry
 from lifecycle.buildpack.layers import LayerTypes
 from lifecycle.errors import BuildError
@@ -109,7 +110,7 @@ def find(buildpack_id: str, bp_layers_dir: str | os.PathLike[str],
 
 def destination(layers_dir: Path, f: SbomFile) -> Path:
     """``<layers>/sbom/<kind>/<escaped bp id>[/<layer>]/sbom.<ext>``."""
-    base = layers_dir / "sbom" / f.kind / f.buildpack_id.replace("/", "_")
+    base = layers_dir / "sbom" / f.kind / escape_id(f.buildpack_id)
     if f.layer is not None:
         base = base / f.layer
     return base / f"sbom.{f.ext}"

@@ -28,6 +28,7 @@ from lifecycle.oci.platform import Platform
 from lifecycle.oci.reference import Reference
 from lifecycle.oci.registry import RegistryClient, default_keychain
 from lifecycle.oci.rootfs import from_rootfs
+from lifecycle.store import Store, home
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,12 @@ class Context:
 
     insecure_registries: tuple[str, ...] = ()
     environ: Mapping[str, str] | None = None
+    store_root: str | None = None
+
+    @cached_property
+    def store(self) -> Store:
+        """The local image store (``$PYPACK_HOME``, or under the XDG data directory)."""
+        return Store(self.store_root) if self.store_root else Store(home(self.environ))
 
     @cached_property
     def registry(self) -> RegistryClient:
@@ -55,8 +62,12 @@ class WriteResult:
 
 
 def open_image(location: str, ctx: Context, platform: Platform | None = None) -> Image:
-    """The image at ``location`` (registry reference, ``oci:`` or ``docker-archive:``)."""
+    """The image at ``location`` (registry reference, ``oci:``, ``docker-archive:`` or
+    ``store:``); a bare reference the local store holds is read from the store, as Docker
+    prefers its local images."""
     loc = parse_locator(location)
+    if loc.transport == "store" or (loc.transport == "registry" and ctx.store.has(loc.ref)):
+        return ctx.store.image(loc.ref, platform)
     if loc.transport == "oci":
         return Layout(loc.ref).image(loc.tag, platform=platform)
     if loc.transport == "docker-archive":
@@ -72,7 +83,9 @@ def write_image(img: Image, location: str, ctx: Context,
     destination already has are not written again."""
     loc = parse_locator(location)
     digest = Digest.of(img.raw_manifest())
-    if loc.transport == "oci":
+    if loc.transport == "store":
+        ctx.store.put(img, loc.ref, tuple(_retag(loc.ref, t) for t in extra_tags))
+    elif loc.transport == "oci":
         lay = Layout.init(loc.ref)
         for tag in (loc.tag or "latest", *extra_tags):
             lay.write_image(img, tag)
@@ -89,11 +102,21 @@ def write_image(img: Image, location: str, ctx: Context,
     return WriteResult(str(loc), digest)
 
 
+def _retag(name: str, tag: str) -> str:
+    """``tag`` as a full name: a bare tag applies to ``name``'s repository."""
+    if "/" in tag or ":" in tag:
+        return tag
+    return str(Reference.parse(name).with_tag(tag))
+
+
 @contextlib.contextmanager
-def _blob_store_for(loc: Locator) -> Iterator[BlobStore]:
+def _blob_store_for(loc: Locator, ctx: Context) -> Iterator[BlobStore]:
     """New layer blobs go straight into a destination layout, else into a temp store."""
     if loc.transport == "oci":
         yield Layout.init(loc.ref).blobs
+        return
+    if loc.transport == "store":
+        yield ctx.store.layout.blobs
         return
     with tempfile.TemporaryDirectory(prefix="pypack-blobs-") as tmp:
         yield BlobStore(Path(tmp) / "blobs")
@@ -122,7 +145,7 @@ def import_image(opts: ImportOptions, ctx: Context) -> WriteResult:
     platform = Platform.parse(opts.platform) if opts.platform else None
     base = open_image(opts.base, ctx, platform) if opts.base else None
     dest = parse_locator(opts.dest)
-    with _blob_store_for(dest) as store:
+    with _blob_store_for(dest, ctx) as store:
         img: Image = from_rootfs(opts.rootfs, store, base=base, platform=platform,
                                  created_by=f"pypack image import {Path(opts.rootfs).name}")
         img = _configure(img, opts)

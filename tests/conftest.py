@@ -1,12 +1,24 @@
 """Suite-wide fixtures: phase programs and the CLI configure the ``lifecycle`` logger
-(handlers, level, propagate=False); restore it after every test so caplog keeps working."""
+(handlers, level, propagate=False); restore it after every test so caplog keeps working.
+
+The whole run uses its own pypack home (local image store), never the user's: ``PYPACK_HOME``
+is set to a fresh temp directory unless the caller set it (to reuse a store between runs)."""
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 
 import pytest
+
+if not os.environ.get("PYPACK_HOME"):
+    _HOME = tempfile.mkdtemp(prefix="pypack-test-home-")
+    os.environ["PYPACK_HOME"] = _HOME
+    atexit.register(shutil.rmtree, _HOME, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

@@ -78,10 +78,30 @@ def lifecycle_install(dest: str) -> None:
         click.echo(str(path))
 
 
-def _register() -> None:
-    from lifecycle.cli.image import image_group
+# (module, attribute) of each command; a module not written yet is skipped, so parts of the CLI
+# can land independently.
+_COMMANDS = (
+    ("lifecycle.cli.image", "image_group"),
+    ("lifecycle.cli.stack", "stack_group"),
+    ("lifecycle.cli.builder", "builder_group"),
+    ("lifecycle.cli.buildpack", "buildpack_group"),
+    ("lifecycle.cli.build", "build_command"),
+    ("lifecycle.cli.run", "run_command"),
+    ("lifecycle.cli.rebase", "rebase_command"),
+    ("lifecycle.cli.inspect", "inspect_command"),
+    ("lifecycle.cli.sbom", "sbom_group"),
+    ("lifecycle.cli.config", "config_group"),
+)
 
-    cli.add_command(image_group)
+
+def _register() -> None:
+    import importlib
+    import importlib.util
+
+    for module, attr in _COMMANDS:
+        if importlib.util.find_spec(module) is None:
+            continue
+        cli.add_command(getattr(importlib.import_module(module), attr))
 
 
 _register()

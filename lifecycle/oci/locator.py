@@ -1,5 +1,6 @@
 """Where an image lives, as the user writes it: a registry reference, ``oci:DIR[:TAG]`` for an OCI
-image layout, or ``docker-archive:FILE[:TAG]`` for a ``docker load`` tarball.
+image layout, ``docker-archive:FILE[:TAG]`` for a ``docker load`` tarball, or ``store:NAME``
+for pypack's local image store (``lifecycle.store``).
 
 ``docker://REF`` is accepted as an explicit registry reference (skopeo's spelling).
 """
@@ -11,7 +12,7 @@ from typing import Literal
 
 from lifecycle.errors import UsageError
 
-Transport = Literal["registry", "oci", "docker-archive"]
+Transport = Literal["registry", "oci", "docker-archive", "store"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +47,10 @@ def parse_locator(text: str, default_tag: str = "latest") -> Locator:
             if transport == "oci" and not tag:
                 tag = default_tag
             return Locator(transport, path, tag or None)
+    if text.startswith("store:"):
+        if not text[len("store:"):]:
+            raise UsageError(f"{text!r}: missing image name after 'store:'")
+        return Locator("store", text[len("store:"):])
     if text.startswith("docker://"):
         text = text[len("docker://"):]
     return Locator("registry", text)

@@ -143,3 +143,13 @@ PHASE_ERRORS: dict[str, type[LifecycleError]] = {
     "launcher": LaunchError,
 }
 """The error class whose exit code a phase uses for failures that carry no more specific code."""
+
+
+class SandboxError(LifecycleError):
+    """Buildpack programs or an app cannot run in a sandbox (no bubblewrap, user namespaces
+    disabled, a mount point that cannot be made); the message says why and what to do."""
+
+
+class StackBuildError(LifecycleError):
+    """``pypack stack build`` failed: mmdebstrap missing or failing, or the built tree does not
+    match the definition."""

@@ -1,9 +1,10 @@
-"""Build caches (cnb-digest §4.8): a volume cache now, an image cache later, one protocol.
+"""Build caches (cnb-digest §4.8): a volume cache and an image cache behind one protocol.
 
 The restorer reads a cache (:meth:`Cache.metadata`, :meth:`Cache.retrieve`); the exporter stages
 layers and metadata and commits once (design.md §7.5 "Stage, then commit").
 """
 
+from lifecycle.cache.image import ImageCache
 from lifecycle.cache.metadata import (
     FINGERPRINTS_KEY,
     CacheMetadata,
@@ -28,6 +29,7 @@ __all__ = [
     "CacheMetadata",
     "CacheReadError",
     "Fingerprint",
+    "ImageCache",
     "LayerSource",
     "LayerStream",
     "VolumeCache",

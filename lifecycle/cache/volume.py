@@ -170,6 +170,19 @@ class VolumeCache:
             raise
         return got
 
+    @property
+    def scratch_dir(self) -> Path:
+        """Where a writer may create a layer tar to hand over with :meth:`adopt_layer` (the
+        staging directory: same filesystem, discarded if never committed)."""
+        return self._staging_dir
+
+    def adopt_layer(self, path: str | os.PathLike[str], diff_id: str) -> str:
+        """Stage the tar at ``path`` (in :attr:`scratch_dir`) by renaming it, trusting the
+        caller's ``diff_id`` (the exporter hashed it while writing). Returns the diffID."""
+        self._check_writable()
+        os.replace(path, self._staging_dir / _layer_name(diff_id))
+        return diff_id
+
     def reuse_layer(self, diff_id: str) -> None:
         """Stage an unchanged committed layer: hard link, or copy if linking fails."""
         self._check_writable()

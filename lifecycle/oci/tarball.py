@@ -13,7 +13,7 @@ import logging
 import os
 import stat
 import tarfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -169,9 +169,12 @@ def prefix_dirs(under: str, opts: TarOptions) -> tuple[str, list[bytes]]:
 
 
 def tar_tree(root: str | os.PathLike[str], under: str = "/",
-             opts: TarOptions = DEFAULT_OPTIONS) -> Iterator[bytes]:
+             opts: TarOptions = DEFAULT_OPTIONS,
+             select: Callable[[str], bool] | None = None) -> Iterator[bytes]:
     """Stream a complete, deterministic tar of directory ``root`` placed at in-image path
-    ``under`` (parents of ``under`` get their own entries), ending with the end-of-archive."""
+    ``under`` (parents of ``under`` get their own entries), ending with the end-of-archive.
+    With ``select``, only entries whose relative path it accepts are written (the caller
+    accepts the parent directories of what it wants)."""
     prefix, heads = prefix_dirs(under, opts)
     yield from heads
     links: dict[tuple[int, int], str] = {}
@@ -179,7 +182,8 @@ def tar_tree(root: str | os.PathLike[str], under: str = "/",
         if prefix:
             yield dir_entry(prefix, opts, os.lstat(root).st_mode)
         for rel, path, st in walk(root):
-            yield from _entry(prefix + rel, path, st, opts, links)
+            if select is None or select(rel):
+                yield from _entry(prefix + rel, path, st, opts, links)
     except OSError as e:
         raise ImageError(f"cannot archive {e.filename or root}: {e.strerror}") from e
     yield END_OF_ARCHIVE

@@ -60,6 +60,7 @@ CATALOGUE: dict[str, Flag] = {f.name: f for f in (
     Flag("extensions", "CNB_EXTENSIONS_DIR", "/cnb/extensions"),
     Flag("build-config", "CNB_BUILD_CONFIG_DIR", "/cnb/build-config"),
     Flag("generated", "CNB_GENERATED_DIR", _layers("generated")),
+    Flag("extended", "CNB_EXTENDED_DIR", _layers("extended")),
     Flag("group", "CNB_GROUP_PATH", _layers("group.toml")),
     Flag("plan", "CNB_PLAN_PATH", _layers("plan.toml")),
     Flag("order", "CNB_ORDER_PATH", _order_default),
@@ -92,6 +93,7 @@ CATALOGUE: dict[str, Flag] = {f.name: f for f in (
     Flag("stack", "CNB_STACK_PATH", "/cnb/stack.toml"),
     Flag("sbom-dir", None, None),
     Flag("version", None, False, "bool"),
+    Flag("build-image", "CNB_BUILD_IMAGE", None),
 )}
 
 

@@ -106,7 +106,7 @@ def open_cache(values: Mapping[str, Any], client: RegistryClient | None) -> Cach
 
 
 @contextlib.contextmanager
-def _scratch(values: Mapping[str, Any]) -> Iterator[BlobStore]:
+def scratch_blobs(values: Mapping[str, Any]) -> Iterator[BlobStore]:
     with tempfile.TemporaryDirectory(prefix="pypack-export-") as tmp:
         yield BlobStore(Path(tmp) / "blobs")
 
@@ -135,7 +135,7 @@ def _body(values: Mapping[str, Any], positionals: list[str], platform_api: Versi
         images = RegistryImages(client)
         sink = RegistrySink(client, refs)
     cache = open_cache(values, client)
-    with _scratch(values) as blobs:
+    with scratch_blobs(values) as blobs:
         run_export(inputs, images, sink, cache, blobs, values["report"])
     return 0
 

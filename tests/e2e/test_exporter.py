@@ -190,6 +190,33 @@ def test_layout_export_unpacks(rig: Rig, tmp_path: Path) -> None:
     rootfs = bundle / "rootfs"
     assert (rootfs / "cnb" / "lifecycle" / "launcher").is_file()
     assert os.readlink(rootfs / "cnb" / "process" / "web") == "/cnb/lifecycle/launcher"
-    assert (rootfs / str(rig.layers).lstrip("/") / "test_hello" / "deps" / "lib" / "dep.txt").is_file()
-    assert not (rootfs / str(rig.layers).lstrip("/") / "test_hello" / "scratch").exists()
-    assert (rootfs / str(rig.layers).lstrip("/") / "config" / "metadata.toml").is_file()
+    layers = rootfs / str(rig.layers).lstrip("/")
+    assert (layers / "test_hello" / "deps" / "lib" / "dep.txt").is_file()
+    assert not (layers / "test_hello" / "scratch").exists()
+    assert (layers / "config" / "metadata.toml").is_file()
+
+
+def test_creator_builds_and_rebuilds_without_uploads(rig: Rig, podman: Podman) -> None:  # noqa: F811
+    image = f"{rig.reg.host}/pypack-test/created:latest"
+    for d in (rig.layers, rig.app):
+        shutil.rmtree(d, ignore_errors=True)
+    shutil.copytree(DATA / "app", rig.app)
+    cache = rig.root / "creator-cache"
+    args = ("-layers", str(rig.layers), "-app", str(rig.app), "-buildpacks",
+            str(DATA / "buildpacks"), "-order", str(DATA / "order.toml"), "-run-image",
+            rig.run_image, "-cache-dir", str(cache),
+            "-tag", f"{rig.reg.host}/pypack-test/created:v2", image)
+    res = rig.phase("creator", *args)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "===> EXPORTING" in res.stdout
+    digest = rig.report()["image"]["digest"]
+    ran = podman.run(f"{rig.reg.host}/pypack-test/created:v2")
+    assert "app says: hello from a layer" in ran.stdout, ran.stderr
+
+    shutil.rmtree(rig.layers)
+    mark = rig.reg.log_mark()
+    res2 = rig.phase("creator", *args)
+    assert res2.returncode == 0, res2.stdout + res2.stderr
+    assert "deps: reusing cached layer" in res2.stdout
+    assert rig.report()["image"]["digest"] == digest
+    assert rig.reg.blob_uploads(mark) == 0

@@ -110,3 +110,7 @@ _register()
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="pypack")
+
+
+if __name__ == "__main__":
+    main()

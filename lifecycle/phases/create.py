@@ -147,8 +147,6 @@ def create(inputs: CreateInputs, images: Images, sink: Sink, cache: Cache | None
             environ=inputs.environ), runner)
         group_file.dump(f"{layers}/group.toml", result.group)
         plan_file.dump(f"{layers}/plan.toml", result.plan)
-        for bp in result.group.group:
-            log.info("%s %s", bp.id, bp.version)
     with t.phase("restoring"):
         restore_layers(RestoreInputs(layers_dir=layers, group=result.group, analyzed=analyzed,
                                      run=inputs.run, skip_layers=inputs.skip_restore,

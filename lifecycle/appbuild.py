@@ -55,6 +55,8 @@ IN_IMAGE_APP = "/workspace"
 IN_IMAGE_LAYERS = "/layers"
 IN_IMAGE_PLATFORM = "/platform"
 IN_IMAGE_BUILDPACKS = "/cnb/buildpacks"
+BUILD_HOME = "/home/cnb"
+"""HOME during the build: an empty tmpfs in the sandbox (tools like npm write there)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,7 +374,8 @@ def build(opts: BuildOptions, ctx: Context, on_output: OutputSink | None = None)
                  Bind(str(platform), IN_IMAGE_PLATFORM, readonly=True),
                  Bind(buildpacks_dir, IN_IMAGE_BUILDPACKS, readonly=True)]
         runner = make_runner(opts.sandbox, rootfs, binds, uid=uid, gid=gid,
-                             host_ca=opts.host_ca, network=opts.network, environ=os.environ)
+                             host_ca=opts.host_ca, network=opts.network, environ=os.environ,
+                             tmpfs=(BUILD_HOME,))
         sink, location = _sink(opts, ctx)
         previous = opts.previous_image or (opts.image if opts.publish else f"store:{opts.image}")
         inputs = CreateInputs(
@@ -395,7 +398,7 @@ def build(opts: BuildOptions, ctx: Context, on_output: OutputSink | None = None)
 def _lifecycle_env(builder_env: Mapping[str, str]) -> dict[str, str]:
     """The environment the lifecycle would have inside the builder: its config Env, a HOME and
     a UTF-8 locale (buildpacks get it minus secrets; proxies are added by the sandbox)."""
-    env = {"HOME": "/home/cnb", "LANG": "C.UTF-8"}
+    env = {"HOME": BUILD_HOME, "LANG": "C.UTF-8"}
     env.update(builder_env)
     env.setdefault("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
     return env

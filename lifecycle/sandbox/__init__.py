@@ -2,7 +2,9 @@
 
 design.md §4. The lifecycle builds a ``Command`` (argv, cwd, env, extra fds); a ``Runner``
 executes it: ``HostRunner`` runs it as a plain subprocess (a platform that already runs inside the
-builder, or ``--sandbox none``); a user-namespace runner (bubblewrap) comes with ``pypack build``.
+builder, or ``--sandbox none``); ``bwrap.BwrapRunner`` runs it rootless in an image's unpacked
+root file system (``rootfs.unpack``) under bubblewrap, host paths translated to their spec paths;
+``select.make_runner`` picks one for ``--sandbox auto|userns|none``; ``run`` is ``pypack run``.
 Phases take a runner, so tests and platforms choose how programs run.
 """
 

@@ -220,3 +220,38 @@ def test_creator_builds_and_rebuilds_without_uploads(rig: Rig, podman: Podman) -
     assert "deps: reusing cached layer" in res2.stdout
     assert rig.report()["image"]["digest"] == digest
     assert rig.reg.blob_uploads(mark) == 0
+
+
+def test_rebase_onto_new_run_image(rig: Rig, podman: Podman,  # noqa: F811
+                                   tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The rebaser (no -run-image: the name comes from the image's metadata) swaps the run
+    image layers: app layers unchanged, no layer bytes uploaded, the result still runs."""
+    run_name = f"{rig.reg.host}/pypack-test/rebase-run:latest"
+    rootfs = python_rootfs(tmp_path_factory.mktemp("pyroot-v1"))
+    base = {"rootfs": str(rootfs), "platform": "linux/amd64", "user": "1000:1000",
+            "env": {"PATH": "/usr/local/bin:/usr/bin:/bin"}}
+    client.import_image(client.ImportOptions(dest=run_name, **base), client.Context())
+    image = f"{rig.reg.host}/pypack-test/rebased:latest"
+    shutil.rmtree(rig.layers, ignore_errors=True)
+    shutil.rmtree(rig.app, ignore_errors=True)
+    shutil.copytree(DATA / "app", rig.app)
+    res = rig.phase("creator", "-layers", str(rig.layers), "-app", str(rig.app), "-buildpacks",
+                    str(DATA / "buildpacks"), "-order", str(DATA / "order.toml"),
+                    "-run-image", run_name, image)
+    assert res.returncode == 0, res.stdout + res.stderr
+    before = _layers(rig, image)
+
+    (rootfs / "etc" / "os-release").write_text("ID=host\nVERSION_ID=2\n")  # the new base
+    client.import_image(client.ImportOptions(dest=run_name, **base), client.Context())
+    new_base = _layers(rig, run_name)
+    mark = rig.reg.log_mark()
+    res = rig.phase("rebaser", "-report", str(rig.root / "rebase-report.toml"), image)
+    assert res.returncode == 0, res.stdout + res.stderr
+    after = _layers(rig, image)
+    assert after[: len(new_base)] == new_base
+    assert after[len(new_base):] == before[len(before) - len(after) + len(new_base):]
+    uploads = [e for e in rig.reg.access_log(mark)
+               if e.method == "PUT" and "/blobs/uploads/" in e.path]
+    assert len(uploads) == 1  # the config; layers are already there or mounted
+    ran = podman.run(image)
+    assert "app says: hello from a layer" in ran.stdout, ran.stderr

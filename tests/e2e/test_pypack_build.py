@@ -147,3 +147,21 @@ def test_report_in_layers(builder: str) -> None:
     layers = home() / "builds" / work_key("reported") / "layers"
     report = tomllib.loads((layers / "report.toml").read_text())
     assert report["image"]["digest"].startswith("sha256:")
+
+
+def test_rebase_in_store(builder: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    res = pypack("build", "rebaseme", "--builder", builder, "--path", str(DATA / "app"))
+    assert res.returncode == 0, res.stdout + res.stderr
+    before = client.inspect_image("store:rebaseme", client.Context())["layers"]
+    rootfs = python_rootfs(tmp_path_factory.mktemp("pyroot-v2"))
+    (rootfs / "etc" / "os-release").write_text("ID=host\nVERSION_ID=2\n")
+    client.import_image(client.ImportOptions(
+        rootfs=str(rootfs), dest="store:test/py-run", platform="linux/amd64",
+        user="1000:1000", env={"PATH": "/usr/local/bin:/usr/bin:/bin"}), client.Context())
+    res = pypack("rebase", "rebaseme")  # the run image the app names, now a newer image
+    assert res.returncode == 0, res.stdout + res.stderr
+    after = client.inspect_image("store:rebaseme", client.Context())["layers"]
+    assert [x["digest"] for x in after[1:]] == [x["digest"] for x in before[1:]]
+    assert after[0]["digest"] != before[0]["digest"]
+    ran = pypack("run", "rebaseme")
+    assert "app says: hello from a layer" in ran.stdout, ran.stderr

@@ -5,7 +5,8 @@
 11), maps errors to exit codes (3 bad arguments or references, 30 analyze errors) and logs.
 The body checks the references, loads ``run.toml`` when no ``-run-image`` is given, runs
 ``lifecycle.phases.analyze.analyze`` against the registries and writes ``analyzed.toml``
-atomically. Reading images from a Docker daemon and the OCI layout mode are not supported.
+atomically. With ``-layout`` the images come from ``<layout-dir>``. Reading images from a Docker
+daemon is not supported.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from lifecycle.oci.registry import RegistryClient, default_keychain
 from lifecycle.phases.analyze import AnalyzeRequest, analyze, make_request
 from lifecycle.platform.files import analyzed as analyzed_file
 from lifecycle.platform.files import run as run_file
+from lifecycle.platform.files.analyzed import Analyzed
 from lifecycle.platform.files.run import Run
 
 NAMES = ("log-level", "no-color", "layers", "analyzed", "cache-image", "daemon", "gid", "uid",
@@ -38,11 +40,8 @@ def _check_mode(values: Mapping[str, Any]) -> None:
                          "analyze images in a registry")
     if values["launch_cache"]:
         log.warning("-launch-cache is only used with -daemon; ignoring it")
-    if values["layout"]:
-        raise UsageError("analyzer: -layout (CNB_USE_LAYOUT) is not yet supported by pypack; "
-                         "analyze images in a registry")
-    if values["launch_cache"]:
-        log.warning("-launch-cache is only used with -daemon; ignoring it")
+    if values["layout"] and not values["layout_dir"]:
+        raise UsageError("analyzer: -layout needs -layout-dir (CNB_LAYOUT_DIR)")
 
 
 def _image(positionals: Sequence[str]) -> str:
@@ -66,12 +65,30 @@ def _request(values: Mapping[str, Any], positionals: Sequence[str]) -> AnalyzeRe
         run=_run_toml(values), run_path=values["run"])
 
 
+def _analyze_layout(values: Mapping[str, Any], positionals: Sequence[str],
+                    platform_api: Version) -> Analyzed:
+    """``-layout``: previous and run image from ``<layout-dir>`` (platform.md "Map an image
+    reference to a path in the layout directory"); references are recorded as given."""
+    from lifecycle.phases.create import CreateInputs, analyze_images
+    from lifecycle.platform.images import LayoutImages
+
+    inputs = CreateInputs(app_dir="", layers_dir=values["layers"], platform_dir="",
+                          buildpacks_dir="", order_path="", image=_image(positionals),
+                          platform_api=platform_api, run=_run_toml(values),
+                          run_image=values["run_image"] or None,
+                          previous_image=values["previous_image"] or None)
+    return analyze_images(inputs, LayoutImages(values["layout_dir"]), lambda name, _img: name)
+
+
 def _body(values: Mapping[str, Any], positionals: list[str], platform_api: Version) -> int:
     _check_mode(values)
-    req = _request(values, positionals)
-    client = RegistryClient(default_keychain(os.environ),
-                            insecure_registries=values["insecure_registry"])
-    result = analyze(client, req)
+    if values["layout"]:
+        result = _analyze_layout(values, positionals, platform_api)
+    else:
+        req = _request(values, positionals)
+        client = RegistryClient(default_keychain(os.environ),
+                                insecure_registries=values["insecure_registry"])
+        result = analyze(client, req)
     path = values["analyzed"]
     try:
         analyzed_file.dump(path, result)

@@ -192,6 +192,15 @@ def test_layout_export_unpacks(rig: Rig, tmp_path: Path) -> None:
     assert os.readlink(rootfs / "cnb" / "process" / "web") == "/cnb/lifecycle/launcher"
     layers = rootfs / str(rig.layers).lstrip("/")
     assert (layers / "test_hello" / "deps" / "lib" / "dep.txt").is_file()
+    # the analyzer in layout mode finds the previous image and the run image in the layout dir
+    run_ref = f"{rig.reg.host}/pypack-test/run@{run_digest}"
+    res = rig.phase("analyzer", "-layers", str(rig.layers), "-layout", "-layout-dir",
+                    str(layout_dir), "-run-image", run_ref, image)
+    assert res.returncode == 0, res.stdout + res.stderr
+    analyzed = tomllib.loads((rig.layers / "analyzed.toml").read_text())
+    assert analyzed["image"]["reference"] == image
+    assert analyzed["run-image"]["reference"] == run_ref
+    assert analyzed["metadata"]["buildpacks"][0]["key"] == "test/hello"
     assert not (layers / "test_hello" / "scratch").exists()
     assert (layers / "config" / "metadata.toml").is_file()
 

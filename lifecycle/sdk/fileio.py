@@ -1,0 +1,43 @@
+"""Small file helpers for buildpacks: atomic writes and text files with a mode.
+
+design.md §7.5 "Stage, then commit", without importing ``lifecycle.fsutil`` (the SDK must run
+with the standard library alone inside build images).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+
+def atomic_write(path: str | os.PathLike[str], data: bytes, mode: int = 0o644) -> None:
+    """Write ``data`` to ``path`` (parents created) so readers never see a torn file."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def as_bytes(content: str | bytes) -> bytes:
+    """UTF-8 bytes of ``content``."""
+    return content.encode("utf-8") if isinstance(content, str) else content
+
+
+def remove(path: str | os.PathLike[str]) -> None:
+    """Remove a file, symlink or directory tree; a missing path is fine."""
+    p = Path(path)
+    if p.is_dir() and not p.is_symlink():
+        shutil.rmtree(p)
+    elif os.path.lexists(p):
+        p.unlink()

@@ -21,9 +21,15 @@ if not os.environ.get("PYPACK_HOME"):
     atexit.register(shutil.rmtree, _HOME, ignore_errors=True)
 
 
+_BASELINE = (list(logging.getLogger("lifecycle").handlers), logging.getLogger("lifecycle").level,
+             logging.getLogger("lifecycle").propagate)
+
+
 @pytest.fixture(autouse=True)
 def _restore_lifecycle_logger() -> Iterator[None]:
+    """Every test starts and ends with the logger as it was at import (module- or
+    session-scoped fixtures that run the CLI in-process may have changed it before)."""
     logger = logging.getLogger("lifecycle")
-    saved = (list(logger.handlers), logger.level, logger.propagate)
+    logger.handlers[:], logger.level, logger.propagate = list(_BASELINE[0]), *_BASELINE[1:]
     yield
-    logger.handlers[:], logger.level, logger.propagate = saved
+    logger.handlers[:], logger.level, logger.propagate = list(_BASELINE[0]), *_BASELINE[1:]

@@ -29,7 +29,12 @@ _BASELINE = (list(logging.getLogger("lifecycle").handlers), logging.getLogger("l
 def _restore_lifecycle_logger() -> Iterator[None]:
     """Every test starts and ends with the logger as it was at import (module- or
     session-scoped fixtures that run the CLI in-process may have changed it before)."""
-    logger = logging.getLogger("lifecycle")
-    logger.handlers[:], logger.level, logger.propagate = list(_BASELINE[0]), *_BASELINE[1:]
+    _reset(logging.getLogger("lifecycle"))
     yield
-    logger.handlers[:], logger.level, logger.propagate = list(_BASELINE[0]), *_BASELINE[1:]
+    _reset(logging.getLogger("lifecycle"))
+
+
+def _reset(logger: logging.Logger) -> None:
+    logger.handlers[:] = list(_BASELINE[0])
+    logger.setLevel(_BASELINE[1])
+    logger.propagate = _BASELINE[2]

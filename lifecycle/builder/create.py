@@ -6,7 +6,8 @@ Layers, lowest first, above the build image's (pack's order, cnb-digest §7.3): 
 directories; ``/cnb/lifecycle/`` (pypack's ``lifecycle install`` output: the phase programs,
 ``#!/usr/bin/env python3`` scripts that import pypack, so pypack must be installed in the build
 image to run them there, and the launcher, which needs only python3);
-one layer per buildpack, sorted by ``id@version``; then ``/cnb/order.toml``, ``run.toml``,
+one layer per buildpack, sorted by ``id@version`` (a buildpack from a buildpackage brings its
+layer as is, by diff ID); then ``/cnb/order.toml``, ``run.toml``,
 ``stack.toml``, ``system.toml`` and ``/cnb/build-config/env/``. The config gets the labels of
 the plan, ``WorkingDir /layers`` and a fixed ``created`` (``SOURCE_DATE_EPOCH`` or 1980), so
 the same inputs give the same digest in every sink.
@@ -85,11 +86,11 @@ def create_builder(opts: CreateOptions, ctx: client.Context) -> CreateResult:
     dest = destination(opts.name, opts.publish)
     with tempfile.TemporaryDirectory(prefix="pypack-builder-") as tmp:
         scratch = Path(tmp)
-        plan = make_plan(cfg, sources.load_all(cfg, scratch / "sources"), base)
+        plan = make_plan(cfg, sources.load_all(cfg, scratch / "sources", ctx), base)
         for w in plan.warnings:
             log.warning("warning: %s", w)
         _check_run_images(cfg, base, ctx, remote=opts.publish or opts.pull_policy == "always")
-        with _blob_store_for(dest, ctx, scratch) as store:
+        with blob_store_for(dest, ctx, scratch) as store:
             img = build(base_img, plan, store, scratch)
             result = client.write_image(img, dest, ctx)
     log.info("created builder %s with %d buildpacks", result.location,
@@ -145,12 +146,15 @@ def build(base_img: Image, plan: BuilderPlan, store: BlobStore, scratch: Path) -
     add(store_layer(ly.tar_entries(_lifecycle_entries(scratch), mtime), store),
         f"lifecycle {plan.metadata.lifecycle.version}")
     diff_ids: dict[str, str] = {}
+    added: set[str] = set()
     for bp in plan.buildpacks:
         d = bp.descriptor
-        layer = store_layer(ly.buildpack_tar(d.dir, d.id, d.version, mtime), store)
+        layer = bp.layer or store_layer(ly.buildpack_tar(d.dir, d.id, d.version, mtime), store)
         diff_ids[bp.full_name] = str(layer.diff_id)
-        if _already_there(plan, bp.descriptor.id, d.version, str(layer.diff_id)):
+        if _already_there(plan, bp.descriptor.id, d.version, str(layer.diff_id)) \
+                or str(layer.diff_id) in added:  # a flattened buildpackage's shared layer
             continue
+        added.add(str(layer.diff_id))
         add(layer, f"buildpack {bp.full_name}")
     add(store_layer(ly.tar_entries(plan.config_entries, mtime), store),
         "order.toml, run.toml, stack.toml")
@@ -210,7 +214,7 @@ def _check_run_images(cfg: config_file.BuilderConfig, base: BaseImage, ctx: clie
 
 
 @contextlib.contextmanager
-def _blob_store_for(dest: str, ctx: client.Context, scratch: Path) -> Iterator[BlobStore]:
+def blob_store_for(dest: str, ctx: client.Context, scratch: Path) -> Iterator[BlobStore]:
     """New layer blobs go straight into the destination layout or store, else to scratch."""
     loc = parse_locator(dest)
     if loc.transport == "oci":

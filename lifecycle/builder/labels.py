@@ -192,9 +192,9 @@ class LayerInfo:
         """The JSON object (pack's omitempty rules)."""
         out: dict[str, Any] = {"api": self.api, "layerDiffID": self.layer_diff_id}
         if self.stacks:
-            out["stacks"] = [_stack_json(s) for s in self.stacks]
+            out["stacks"] = [stack_json(s) for s in self.stacks]
         if self.targets:
-            out["targets"] = [_target_json(t) for t in self.targets]
+            out["targets"] = [target_json(t) for t in self.targets]
         if self.order:
             out["order"] = order_json(self.order)
         if self.homepage:
@@ -218,11 +218,13 @@ Layers = Mapping[str, Mapping[str, LayerInfo]]
 """``io.buildpacks.buildpack.layers``: buildpack id -> version -> LayerInfo."""
 
 
-def _stack_json(s: Stack) -> dict[str, Any]:
+def stack_json(s: Stack) -> dict[str, Any]:
+    """A stack object (``mixins`` only when there are some)."""
     return {"id": s.id, **({"mixins": list(s.mixins)} if s.mixins else {})}
 
 
-def _target_json(t: Target) -> dict[str, Any]:
+def target_json(t: Target) -> dict[str, Any]:
+    """A target object with pack's ``dist.Target`` keys (empty variant/distros left out)."""
     out: dict[str, Any] = {"os": t.os, "arch": t.arch}
     if t.arch_variant:
         out["variant"] = t.arch_variant

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import tomli_w
@@ -104,7 +104,10 @@ class BuilderPlan:
     warnings: tuple[str, ...] = ()
 
     def layer_info(self, bp: LoadedBuildpack, diff_id: str) -> lb.LayerInfo:
-        """The layers-label entry of ``bp`` (declared stacks/targets only, as pack)."""
+        """The layers-label entry of ``bp`` (declared stacks/targets only, as pack); a
+        buildpack from a buildpackage keeps the entry of the package's label."""
+        if bp.layer_info is not None:
+            return replace(bp.layer_info, layer_diff_id=diff_id)
         d, raw = bp.descriptor, bp.raw
         declared = tuple(tg.Target.from_toml(t) for t in raw.get("targets", ()))
         return lb.LayerInfo(str(d.api), diff_id, d.stacks, declared,

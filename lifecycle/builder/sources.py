@@ -1,11 +1,12 @@
-"""Where the buildpacks of a ``builder.toml`` come from: a directory, or a ``.tgz``/``.tar``
-holding one buildpack (extracted safely into a scratch directory), read into descriptors.
+"""Where the buildpacks of a ``builder.toml`` (or ``package.toml``) come from: a directory, a
+``.tgz``/``.tar`` holding one buildpack (extracted safely into a scratch directory), or a
+buildpackage (``docker://``, ``oci:``, ``store:``, a bare name the local store holds, ``image =``,
+or a ``.cnb`` file), whose buildpacks are extracted and keep their layers.
 
 Buildpack API ``buildpack.toml`` (buildpack.md) via ``lifecycle.buildpack.descriptor``, which
 checks the declared API (exit 12). As pack's ``validateModule``, an entry's ``id``/``version``
-must match the buildpack found. Buildpackage images (``docker://``, ``oci:``, ``store:``, a
-``.cnb`` file) and remote URIs (``http(s)://``, ``urn:cnb:registry:``) are refused for now with
-a message saying what works.
+must match the buildpack found (a buildpackage's entrypoint buildpack). Remote URIs
+(``http(s)://``, ``urn:cnb:registry:``) are refused with a message saying what works.
 """
 
 from __future__ import annotations
@@ -17,14 +18,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lifecycle import tomlfile
+from lifecycle import client, tomlfile
 from lifecycle.builder.config import BuilderConfig, BuildpackSource
-from lifecycle.builder.labels import ModuleInfo
+from lifecycle.builder.labels import LayerInfo, ModuleInfo
 from lifecycle.buildpack import descriptor
 from lifecycle.buildpack.descriptor import BuildpackDescriptor
-from lifecycle.errors import FileFormatError, UsageError
+from lifecycle.buildpackage import contents, source
+from lifecycle.errors import FileFormatError, LifecycleError, UsageError
 from lifecycle.oci.extract import extract
-from lifecycle.oci.layer import decompress, sniff_compression
+from lifecycle.oci.layer import Layer, decompress, sniff_compression
+from lifecycle.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +37,15 @@ _ARCHIVES = (".tgz", ".tar.gz", ".tar")
 @dataclass(frozen=True, slots=True)
 class LoadedBuildpack:
     """A buildpack ready to be layered: its descriptor (``dir`` is its root), the raw
-    ``buildpack.toml`` document, and the config entry it came from."""
+    ``buildpack.toml`` document, and the config entry it came from. A buildpack taken from a
+    buildpackage also has its ``layer`` (reused as is, never re-tarred) and the package's
+    ``io.buildpacks.buildpack.layers`` entry ``layer_info``."""
 
     descriptor: BuildpackDescriptor
     raw: Mapping[str, Any] = field(default_factory=dict)
     source: BuildpackSource | None = None
+    layer: Layer | None = None
+    layer_info: LayerInfo | None = None
 
     @property
     def full_name(self) -> str:
@@ -57,30 +64,90 @@ class LoadedBuildpack:
             clear_env=self.descriptor.clear_env)
 
 
-def load_all(cfg: BuilderConfig, scratch: Path) -> list[LoadedBuildpack]:
-    """Load every ``[[buildpacks]]`` entry that has a source (``uri``); entries with only
-    ``id``/``version`` must already be on the build image and are checked by the plan.
-    ``.tgz`` files are extracted under ``scratch``."""
+def load_all(cfg: BuilderConfig, scratch: Path,
+             ctx: client.Context | None = None) -> list[LoadedBuildpack]:
+    """Load every ``[[buildpacks]]`` entry that has a source (``uri`` or ``image``); entries
+    with only ``id``/``version`` must already be on the build image and are checked by the
+    plan. Archives and buildpackages are unpacked under ``scratch``, which must outlive the
+    result (buildpackage layers may be read from it)."""
     if cfg.extensions:
         raise UsageError(f"{cfg.path}: extensions: image extensions are not supported by "
                          "pypack yet; remove [[extensions]]")
-    out = []
+    out: list[LoadedBuildpack] = []
     for i, src in enumerate(cfg.buildpacks):
         if not src.uri and not src.image:
             continue
-        out.append(load_one(src, cfg.path, scratch / str(i)))
+        merge(out, load_source(src, cfg.path, scratch / str(i), ctx))
     return out
 
 
-def load_one(src: BuildpackSource, config_path: Path, scratch: Path) -> LoadedBuildpack:
-    """Load the buildpack of one entry (see :func:`load_all`)."""
-    where = f"{config_path}: {src.key}"
-    if src.image or (src.path is not None and src.path.name.endswith(".cnb")):
-        raise UsageError(f"{where}: {src.describe()!r}: buildpackage images are not supported "
-                         "by pypack yet; give a buildpack directory or .tgz as uri")
+def merge(into: list[LoadedBuildpack], new: list[LoadedBuildpack]) -> None:
+    """Append ``new`` to ``into``, dropping a buildpackage's dependencies already loaded (two
+    packages often carry the same one); other repeats stay, for the plan to warn about."""
+    have = {bp.full_name for bp in into}
+    into.extend(bp for i, bp in enumerate(new)
+                if i == 0 or bp.layer is None or bp.full_name not in have)
+
+
+def load_source(src: BuildpackSource, config_path: Path, scratch: Path,
+                ctx: client.Context | None = None) -> list[LoadedBuildpack]:
+    """The buildpacks of one entry: one for a directory or archive; for a buildpackage, its
+    entrypoint buildpack first, then its other buildpacks."""
+    ref = package_ref(src, ctx)
+    if ref is None:
+        return [load_one(src, config_path, scratch)]
+    return load_package(ref, src, config_path, scratch, ctx or client.Context())
+
+
+def package_ref(src: BuildpackSource, ctx: client.Context | None) -> str | None:
+    """The buildpackage reference of an entry, or None for a directory or archive: an
+    ``image``, an image ``uri``, a ``.cnb`` file, or a bare name that is no file but is in
+    the local store."""
+    if src.image:
+        return src.image
     if src.path is None:
-        raise UsageError(f"{where}: uri {src.uri!r}: only local directories, .tgz files and "
-                         "file:// URIs are supported")
+        return None
+    if src.path.name.endswith(".cnb"):
+        return str(src.path)
+    if not src.path.exists() and src.uri and not src.uri.startswith("file://"):
+        store = (ctx or client.Context()).store
+        if _store_has(store, src.uri):
+            return f"store:{src.uri}"
+    return None
+
+
+def _store_has(store: Store, name: str) -> bool:
+    try:
+        return store.has(name)
+    except LifecycleError:
+        return False
+
+
+def load_package(ref: str, src: BuildpackSource, config_path: Path, scratch: Path,
+                 ctx: client.Context) -> list[LoadedBuildpack]:
+    """The buildpacks of buildpackage ``ref`` (entrypoint first), unpacked under ``scratch``."""
+    where = f"{config_path}: {src.key}"
+    try:
+        img = source.open_package(ref, ctx, scratch / "cnb", base=config_path.parent)
+        found = contents.read(img, ref)
+        bps = contents.extract(img, found, scratch / "layers", ref)
+    except LifecycleError as e:
+        raise type(e)(f"{where}: {e}") from e
+    _check_expected(src, bps[0].descriptor, where)
+    log.debug("buildpackage %s: %s", ref, ", ".join(b.full_name for b in bps))
+    return [LoadedBuildpack(b.descriptor, b.raw, src, b.layer, b.info) for b in bps]
+
+
+def load_one(src: BuildpackSource, config_path: Path, scratch: Path) -> LoadedBuildpack:
+    """Load the buildpack of one directory or archive entry (see :func:`load_source`)."""
+    where = f"{config_path}: {src.key}"
+    if src.image or src.path is None:
+        if src.image:
+            raise UsageError(f"{where}: {src.describe()!r} is a buildpackage; load it with "
+                             "load_source")
+        raise UsageError(f"{where}: uri {src.uri!r}: only local directories, .tgz files, "
+                         ".cnb files, file:// URIs and buildpackage images (docker://, oci:, "
+                         "store:) are supported")
     root = _root(src.path, where, scratch)
     toml_path = root / "buildpack.toml"
     if not toml_path.is_file():
@@ -96,9 +163,13 @@ def _root(path: Path, where: str, scratch: Path) -> Path:
     if path.is_dir():
         return path
     if not path.exists():
-        raise FileFormatError(f"{where}: {path}: no such file or directory")
+        hint = ""
+        if _looks_like_image(path.name):
+            hint = " (a buildpackage image needs docker://, oci: or store: in front)"
+        raise FileFormatError(f"{where}: {path}: no such file or directory{hint}")
     if not path.name.endswith(_ARCHIVES):
-        raise FileFormatError(f"{where}: {path}: want a directory or a .tgz/.tar archive")
+        raise FileFormatError(f"{where}: {path}: want a directory or a .tgz/.tar archive "
+                              "(or a .cnb buildpackage)")
     _extract(path, scratch, where)
     if (scratch / "buildpack.toml").is_file():
         return scratch
@@ -106,6 +177,10 @@ def _root(path: Path, where: str, scratch: Path) -> Path:
     if len(entries) == 1 and (entries[0] / "buildpack.toml").is_file():
         return entries[0]  # an archive with one top directory
     return scratch
+
+
+def _looks_like_image(name: str) -> bool:
+    return ":" in name and source.looks_like_image(name)
 
 
 def _extract(path: Path, dest: Path, where: str) -> None:
@@ -123,9 +198,9 @@ def _extract(path: Path, dest: Path, where: str) -> None:
 
 def _check_expected(src: BuildpackSource, desc: BuildpackDescriptor, where: str) -> None:
     if src.id and src.id != desc.id:
-        raise FileFormatError(f"{where}: buildpack from {src.uri!r} has id {desc.id!r}, which "
-                              f"does not match id {src.id!r} in the config")
+        raise FileFormatError(f"{where}: buildpack from {src.describe()!r} has id {desc.id!r}, "
+                              f"which does not match id {src.id!r} in the config")
     if src.version and src.version != desc.version:
-        raise FileFormatError(f"{where}: buildpack from {src.uri!r} has version "
+        raise FileFormatError(f"{where}: buildpack from {src.describe()!r} has version "
                               f"{desc.version!r}, which does not match version "
                               f"{src.version!r} in the config")

@@ -117,9 +117,9 @@ def test_tgz_with_escaping_entry_is_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("entry", "error", "needle"), [
-    ('uri = "docker://example.com/bp:1"', UsageError, "buildpackage images are not supported"),
-    ('image = "example.com/bp:1"', UsageError, "buildpackage images are not supported"),
-    ('uri = "x.cnb"', UsageError, "buildpackage images are not supported"),
+    ('uri = "store:nothing/here:1"', ImageError, "is not in the local store"),
+    ('image = "store:nothing/here:1"', ImageError, "is not in the local store"),
+    ('uri = "x.cnb"', ImageError, "No such file or directory"),
     ('uri = "https://example.com/bp.tgz"', UsageError, "only local directories"),
     ('uri = "missing"', FileFormatError, "no such file or directory"),
     ('uri = "builder.toml"', FileFormatError, "want a directory or a .tgz"),

@@ -1,4 +1,5 @@
-"""``pypack image``: import a root filesystem, copy and inspect images (any source or sink).
+"""``pypack image``: import a root filesystem, copy and inspect images (any source or sink);
+list, remove and prune the local image store (``ls``, ``rm``, ``prune``).
 
 Thin click commands over ``lifecycle.client``; references are ``REF``, ``oci:DIR[:TAG]`` or
 ``docker-archive:FILE[:TAG]``.
@@ -13,6 +14,7 @@ import click
 
 from lifecycle import client
 from lifecycle.errors import UsageError
+from lifecycle.store import short
 
 
 def _pairs(values: tuple[str, ...], flag: str) -> dict[str, str]:
@@ -103,3 +105,52 @@ def _print_info(info: dict[str, Any]) -> None:
     echo(f"  Layers ({len(info['layers'])}, {info['size']:,} bytes in all):")
     for i, ly in enumerate(info["layers"]):
         echo(f"    {i:>3}  {ly['digest']}  {ly['size']:>14,}")
+
+
+@image_group.command("ls")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def ls_cmd(as_json: bool) -> None:
+    """List the images in the local store (name, digest, created, size of the layers)."""
+    st = client.Context().store
+    rows: list[dict[str, Any]] = []
+    for e in st.list():
+        img = st.layout.image(e.name)
+        rows.append({"name": short(e.name), "digest": str(e.digest),
+                     "created": img.config().created or "",
+                     "size": sum(ly.size for ly in img.layers())})
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    width = max([len(r["name"]) for r in rows] + [4])
+    click.echo(f"{'NAME':<{width}}  {'DIGEST':<19}  {'CREATED':<20}  {'SIZE':>10}")
+    for r in rows:
+        click.echo(f"{r['name']:<{width}}  {r['digest'][:19]:<19}  {r['created']:<20}  "
+                   f"{_human(r['size']):>10}")
+
+
+@image_group.command("rm")
+@click.argument("names", nargs=-1, required=True)
+@click.option("--prune", is_flag=True, help="Then delete blobs no image uses any more.")
+def rm_cmd(names: tuple[str, ...], prune: bool) -> None:
+    """Remove NAMES from the local store (their blobs stay until `pypack image prune`)."""
+    st = client.Context().store
+    for name in names:
+        st.remove(name)
+        click.echo(f"removed {name}")
+    if prune:
+        click.echo(f"pruned {st.prune()} blobs")
+
+
+@image_group.command("prune")
+def prune_cmd() -> None:
+    """Delete blobs of the local store that no named image uses."""
+    click.echo(f"pruned {client.Context().store.prune()} blobs")
+
+
+def _human(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{size} B"

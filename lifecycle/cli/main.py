@@ -42,6 +42,15 @@ class _Group(click.Group):
             if _verbose():
                 traceback.print_exc()
             sys.exit(e.exit_code)
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            sys.exit(130)
+        except Exception as e:  # a bug: one line, the traceback with --verbose
+            click.echo(f"ERROR: unexpected {type(e).__name__}: {e} (run with --verbose for "
+                       "the traceback, and please report it)", err=True)
+            if _verbose():
+                traceback.print_exc()
+            sys.exit(1)
 
 
 def _verbose() -> bool:

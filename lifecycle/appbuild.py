@@ -29,7 +29,6 @@ import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from lifecycle import api
 from lifecycle.cache import Cache, ImageCache, VolumeCache
@@ -42,9 +41,12 @@ from lifecycle.oci.reference import Reference
 from lifecycle.phases.create import CreateInputs, Timings, create, registry_digest_ref
 from lifecycle.phases.export_io import Finished, LocationSink, RegistrySink, Sink
 from lifecycle.platform.files import order as order_file
+from lifecycle.platform.files import project_metadata as project_file
 from lifecycle.platform.files import run as run_file
 from lifecycle.platform.files.run import Run, RunImageEntry
 from lifecycle.platform.images import ClientImages
+from lifecycle.project.descriptor import BuildpackRef, ProjectDescriptor, for_app
+from lifecycle.project.prepare import prepare_app, project_metadata
 from lifecycle.sandbox import OutputSink
 
 log = logging.getLogger("lifecycle")
@@ -64,7 +66,7 @@ class BuildOptions:
     """``pypack build`` flags (pack's names and meanings)."""
 
     image: str
-    builder: str = DEFAULT_BUILDER
+    builder: str | None = None
     path: str = "."
     env: tuple[str, ...] = ()
     env_files: tuple[str, ...] = ()
@@ -217,87 +219,57 @@ def write_platform_env(platform: Path, env: Mapping[str, str]) -> None:
         (env_dir / k).write_text(v)
 
 
-def _project(module: str) -> Any | None:
-    """``lifecycle.project.<module>`` if installed (it lands separately), else None."""
-    import importlib
-
-    try:
-        return importlib.import_module(f"lifecycle.project.{module}")
-    except ImportError:
-        return None
-
-
-def prepare_app(src: str, dest: Path, descriptor: object | None) -> None:
-    """Copy the app (``.gitignore`` / project.toml include/exclude honoured when available)."""
-    prepare = _project("prepare")
-    if prepare is None:
-        shutil.copytree(src, dest, symlinks=True, ignore=shutil.ignore_patterns(".git"))
-        return
-    prepare.prepare_app(src, dest, descriptor)
-
-
-def load_descriptor(opts: BuildOptions) -> object | None:
-    """project.toml (``--descriptor`` or ``<path>/project.toml``), if the module is present."""
-    path = opts.descriptor or os.path.join(opts.path, "project.toml")
-    if opts.descriptor and not os.path.exists(path):
-        raise UsageError(f"--descriptor {path}: no such file")
-    descriptor = _project("descriptor")
-    if descriptor is None:
-        return None
-    loaded: object = descriptor.load(path)
-    return loaded
-
-
-def descriptor_env(desc: object | None) -> dict[str, str]:
-    """project.toml build env."""
-    env = getattr(desc, "build_env", None)
-    return dict(env) if env else {}
+def buildpack_refs(opts: BuildOptions, desc: ProjectDescriptor) -> tuple[str | BuildpackRef, ...]:
+    """What replaces the builder's order: ``--buildpack`` values, else project.toml's
+    ``[[io.buildpacks.group]]`` (inline buildpacks included), else nothing."""
+    if opts.buildpacks:
+        return opts.buildpacks
+    return desc.group
 
 
 # --- buildpacks and order -------------------------------------------------------------------
-def order_for(opts: BuildOptions, rootfs: Path, work: Path) -> tuple[str, str]:
+def order_for(opts: BuildOptions, desc: ProjectDescriptor, rootfs: Path, work: Path,
+              ctx: Context) -> tuple[str, str]:
     """(buildpacks dir, order.toml) on the host: the builder's, or with ``--buildpack`` a
-    one-group order over the builder's buildpacks plus the given directories."""
+    one-group order over the builder's buildpacks plus the given ones (directories, archives,
+    buildpackages, ids on the builder; ``lifecycle.buildpack.fetch``)."""
     builder_bps = rootfs / IN_IMAGE_BUILDPACKS.lstrip("/")
     builder_order = rootfs / "cnb" / "order.toml"
-    if not opts.buildpacks:
+    refs = buildpack_refs(opts, desc)
+    if not refs:
         return str(builder_bps), str(builder_order)
-    from lifecycle.buildpack.descriptor import escape_id
-    from lifecycle.buildpack.descriptor import load as load_bp
+    from lifecycle.buildpack.fetch import resolve_buildpack
     from lifecycle.platform.files.order import Order, OrderEntry, OrderGroup
+    from lifecycle.project.inline import install_inline
 
     merged = fresh(work / "buildpacks")
     if builder_bps.is_dir():
         shutil.copytree(builder_bps, merged, symlinks=True, dirs_exist_ok=True)
+    on_builder = [(d.parent.name, d.name) for d in merged.glob("*/*") if d.is_dir()]
+    on_builder = [(_unescape(merged, i), v) for i, v in on_builder]
     group = []
-    for ref in opts.buildpacks:
-        if os.path.isdir(ref):
-            desc = load_bp(os.path.join(ref, "buildpack.toml"))
-            dest = merged / escape_id(desc.id) / desc.version
-            if dest.exists():
-                shutil.rmtree(dest)
-            shutil.copytree(ref, dest, symlinks=False)
-            group.append(OrderEntry(desc.id, desc.version))
-        else:
-            bp_id, _, version = ref.partition("@")
-            group.append(OrderEntry(bp_id, version or _only_version(merged, bp_id)))
+    base = desc.base_dir or Path(opts.path)
+    for ref in refs:
+        if isinstance(ref, BuildpackRef) and ref.is_inline:
+            install_inline(ref, merged)
+            group.append(OrderEntry(ref.id, ref.version or "0.0.0"))
+            continue
+        locator = ref.locator if isinstance(ref, BuildpackRef) else ref
+        found = resolve_buildpack(locator, ctx, merged, builder=on_builder,
+                                  base=base.absolute())
+        group.append(OrderEntry(found.id, found.version))
     order_path = work / "order.toml"
     order_file.dump(order_path, Order((OrderGroup(tuple(group)),)))
     return str(merged), str(order_path)
 
 
-def _only_version(buildpacks: Path, bp_id: str) -> str:
-    from lifecycle.buildpack.descriptor import escape_id
+def _unescape(buildpacks: Path, escaped: str) -> str:
+    """The id of the buildpack in ``<buildpacks>/<escaped>/`` (read from its buildpack.toml)."""
+    from lifecycle.buildpack.descriptor import load as load_bp
 
-    root = buildpacks / escape_id(bp_id)
-    versions = sorted(p.name for p in root.iterdir()) if root.is_dir() else []
-    if not versions:
-        raise UsageError(f"--buildpack {bp_id}: the builder has no such buildpack (give a "
-                         "directory or ID@VERSION)")
-    if len(versions) > 1:
-        raise UsageError(f"--buildpack {bp_id}: the builder has versions "
-                         f"{', '.join(versions)}; say which with {bp_id}@VERSION")
-    return versions[0]
+    for toml in (buildpacks / escaped).glob("*/buildpack.toml"):
+        return load_bp(toml).id
+    return escaped
 
 
 def run_toml_for(opts: BuildOptions, rootfs: Path) -> Run:
@@ -346,8 +318,10 @@ def build(opts: BuildOptions, ctx: Context, on_output: OutputSink | None = None)
     if opts.publish and opts.output:
         raise UsageError("--publish and --output cannot be used together")
     timings = Timings()
+    desc = for_app(opts.path, opts.descriptor)
     with timings.phase("preparing"):
-        builder_name, builder = resolve_builder(opts.builder, ctx)
+        builder_name, builder = resolve_builder(opts.builder or desc.builder or DEFAULT_BUILDER,
+                                                ctx)
         log.info("Builder %s@%s", builder_name, Digest.of(builder.raw_manifest()))
         rootfs = sandbox_rootfs.unpack(builder, ctx.store)
         benv = image_env(builder)
@@ -355,19 +329,21 @@ def build(opts: BuildOptions, ctx: Context, on_output: OutputSink | None = None)
         gid = int(benv.get("CNB_GROUP_ID", "1000"))
     with locked_workdir(ctx, opts.image) as work:
         with timings.phase("preparing app"):
-            desc = load_descriptor(opts)
             app = work / "app"
             if app.exists():
                 shutil.rmtree(app)
-            prepare_app(opts.path, app, desc)
+            prepared = prepare_app(opts.path, app, desc)
+            log.info("App: %d files from %s (%s)", prepared.files, opts.path, prepared.mode)
             layers = fresh(work / "layers")
+            project_file.dump(layers / "project-metadata.toml",
+                              project_metadata(opts.path, desc))
             platform = work / "platform"
-            user_env = descriptor_env(desc)
+            user_env = dict(desc.build_env)
             for f in opts.env_files:
                 user_env.update(read_env_file(f, os.environ))
             user_env.update(parse_env_items(opts.env, os.environ))
             write_platform_env(platform, user_env)
-            buildpacks_dir, order_path = order_for(opts, rootfs, work)
+            buildpacks_dir, order_path = order_for(opts, desc, rootfs, work, ctx)
             run = run_toml_for(opts, rootfs)
         sandboxed = opts.sandbox != "none"
         binds = [Bind(str(app), IN_IMAGE_APP), Bind(str(layers), IN_IMAGE_LAYERS),

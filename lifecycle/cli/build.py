@@ -57,8 +57,9 @@ def _stdout(chunk: bytes) -> None:
 
 @click.command("build")
 @click.argument("image")
-@click.option("-B", "--builder", default="default", show_default=True,
-              help="Builder image (store name, oci:DIR, registry ref) or 'default'.")
+@click.option("-B", "--builder", default=None,
+              help="Builder image (store name, oci:DIR, registry ref); default: "
+              "project.toml's, else 'default'.")
 @click.option("-p", "--path", default=".", show_default=True, help="The app directory.")
 @click.option("-e", "--env", multiple=True, help="Build-time variable K=V (or K from the host).")
 @click.option("--env-file", multiple=True, help="File of K=V build-time variables.")
@@ -83,7 +84,7 @@ def _stdout(chunk: bytes) -> None:
 @click.option("-v", "--verbose", is_flag=True, help="Debug output.")
 @click.option("-q", "--quiet", is_flag=True, help="Only warnings, errors and the result.")
 @click.option("--timestamps", is_flag=True, help="Prefix log lines with elapsed time.")
-def build_command(image: str, builder: str, path: str, env: tuple[str, ...],
+def build_command(image: str, builder: str | None, path: str, env: tuple[str, ...],
                   env_file: tuple[str, ...], buildpack: tuple[str, ...], run_image: str | None,
                   publish: bool, cache_image: str | None, cache_spec: str | None,
                   clear_cache: bool, descriptor: str | None, tags: tuple[str, ...],

@@ -25,7 +25,7 @@ def _env(values: tuple[str, ...]) -> dict[str, str | None]:
     return out
 
 
-@click.command("run", context_settings={"allow_interspersed_args": False})
+@click.command("run")
 @click.argument("image")
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 @click.option("--process", "process", metavar="TYPE",

@@ -9,7 +9,8 @@ given directory. Parent directories of the layer are skipped; any other entry is
 UnsafeTarEntryError. Extraction uses :mod:`tarfile`'s ``data`` filter (no absolute or escaping
 names, no device nodes, no setuid bits, no ownership), except that symlinks may keep absolute
 targets (they point into the build or run image and are never followed while extracting: the
-filter refuses any write whose real path leaves the layers directory).
+filter refuses any write whose real path leaves the layers directory), including relative
+targets that pass through such a link.
 """
 
 from __future__ import annotations
@@ -31,8 +32,18 @@ def _parts(name: str) -> tuple[str, ...]:
 
 
 def _layer_filter(member: tarfile.TarInfo, dest: str) -> tarfile.TarInfo:
-    """``tarfile.data_filter``, but a symlink may point to an absolute path."""
-    if member.issym() and member.linkname.startswith("/"):
+    """``tarfile.data_filter``, except for symlink targets: an absolute target is kept (it
+    points into the build or run image), a relative one must stay inside ``dest`` *lexically*
+    (not resolved through links already extracted: a venv's ``python -> python3.11 ->
+    /usr/bin/python3.11`` chain restores). Links are never followed while extracting:
+    ``data_filter`` resolves every entry's own path and refuses one whose real path leaves
+    ``dest``."""
+    if member.issym():
+        if not member.linkname.startswith("/"):
+            where = os.path.normpath(os.path.join(dest, os.path.dirname(member.name),
+                                                  member.linkname))
+            if os.path.commonpath([where, os.path.abspath(dest)]) != os.path.abspath(dest):
+                raise tarfile.LinkOutsideDestinationError(member, where)
         checked = tarfile.data_filter(member.replace(linkname=".", deep=False), dest)
         return checked.replace(linkname=member.linkname, deep=False)
     return tarfile.data_filter(member, dest)

@@ -51,3 +51,19 @@ def any_registry(request: pytest.FixtureRequest) -> RegistryServer:
     name = {"anonymous": "registry", "basic": "registry_basic", "token": "registry_token"}
     server: RegistryServer = request.getfixturevalue(name[request.param])
     return server
+
+
+@pytest.fixture(scope="session")
+def default_stack() -> str:
+    """The default stack's images in this run's local store (``pypack stack build default``:
+    a few minutes the first time in a fresh PYPACK_HOME, instant after). Returns PYPACK_HOME."""
+    import os
+    import subprocess
+    import sys
+
+    if shutil.which("mmdebstrap") is None:
+        pytest.skip("mmdebstrap is not installed (apt-get install mmdebstrap)")
+    res = subprocess.run([sys.executable, "-m", "lifecycle.cli.main", "stack", "build",
+                          "default"], capture_output=True, text=True, timeout=1200)
+    assert res.returncode == 0, res.stdout + res.stderr
+    return os.environ["PYPACK_HOME"]

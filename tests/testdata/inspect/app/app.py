@@ -1,0 +1,3 @@
+import sys
+
+print(f"inspect app says {sys.argv[1:]}")

@@ -320,8 +320,8 @@ def build(opts: BuildOptions, ctx: Context, on_output: OutputSink | None = None)
     timings = Timings()
     desc = for_app(opts.path, opts.descriptor)
     with timings.phase("preparing"):
-        builder_name, builder = resolve_builder(opts.builder or desc.builder or DEFAULT_BUILDER,
-                                                ctx)
+        builder_name, builder = resolve_builder(
+            opts.builder or desc.builder or _configured_builder() or DEFAULT_BUILDER, ctx)
         log.info("Builder %s@%s", builder_name, Digest.of(builder.raw_manifest()))
         rootfs = sandbox_rootfs.unpack(builder, ctx.store)
         benv = image_env(builder)
@@ -369,6 +369,13 @@ def build(opts: BuildOptions, ctx: Context, on_output: OutputSink | None = None)
                                     on_output=on_output, digest_ref=_digest_ref(ctx),  # type: ignore[arg-type]
                                     timings=timings)
     return BuildResult(location, done.digest, dict(timings.phases))
+
+
+def _configured_builder() -> str | None:
+    """``default-builder-image`` of the user's pypack config (``pypack config``)."""
+    from lifecycle.config import load_config
+
+    return load_config().default_builder
 
 
 def _lifecycle_env(builder_env: Mapping[str, str]) -> dict[str, str]:

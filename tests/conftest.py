@@ -15,6 +15,9 @@ from collections.abc import Iterator
 
 import pytest
 
+# nor the user's pypack config (default builder, mirrors)
+os.environ["PYPACK_CONFIG"] = os.path.join(tempfile.gettempdir(), "pypack-test-no-config.toml")
+
 if not os.environ.get("PYPACK_HOME"):
     _HOME = tempfile.mkdtemp(prefix="pypack-test-home-")
     os.environ["PYPACK_HOME"] = _HOME

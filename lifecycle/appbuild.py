@@ -248,7 +248,9 @@ def order_for(opts: BuildOptions, desc: ProjectDescriptor, rootfs: Path, work: P
     on_builder = [(d.parent.name, d.name) for d in merged.glob("*/*") if d.is_dir()]
     on_builder = [(_unescape(merged, i), v) for i, v in on_builder]
     group = []
-    base = desc.base_dir or Path(opts.path)
+    # pack: --buildpack paths are relative to the working directory, project.toml uris to
+    # the project.toml's directory
+    base = Path.cwd() if opts.buildpacks else (desc.base_dir or Path(opts.path))
     for ref in refs:
         if isinstance(ref, BuildpackRef) and ref.is_inline:
             install_inline(ref, merged)

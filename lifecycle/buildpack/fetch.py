@@ -3,9 +3,9 @@
 pack ``pkg/buildpack/locator_type.go`` and ``downloader.go`` (cnb-digest §7.1): a reference is,
 in this order, ``urn:cnb:builder:ID[@VERSION]`` (or ``from=builder:ID``), a buildpackage image
 (``docker://``, ``oci:``, ``store:``, ``docker-archive:``), a local directory, ``.tgz``/``.tar``
-or ``.cnb`` file (relative to ``base``), an id on the builder, a name in the local store, or a
-reference that can only be an image (registry host, tag or digest). Buildpack-registry ids
-(``urn:cnb:registry:``) and remote URLs are refused.
+or ``.cnb`` file (relative to ``base``, else to the working directory), an id on the builder,
+a name in the local store, or a reference that can only be an image (registry host, tag or
+digest). Buildpack-registry ids (``urn:cnb:registry:``) and remote URLs are refused.
 
 Every buildpack found is placed at ``<root>/<escaped id>/<version>/`` (Platform API
 "Buildpacks Directory Layout"), so the lifecycle's ``-buildpacks`` can point at ``root``: a
@@ -113,6 +113,7 @@ def resolve_buildpack(ref: str, ctx: client.Context, workdir: str | os.PathLike[
         raise UsageError(f"buildpack {ref!r}: buildpack registries and remote URLs are not "
                          "supported by pypack; give a directory, a .tgz/.cnb file or a "
                          "buildpackage image (docker://, oci:, store:)")
+    base = _base_for(ref, base)
     kind = source.classify(ref, base)
     if kind in ("directory", "archive"):
         return _from_files(ref, kind, root, base)
@@ -123,7 +124,28 @@ def resolve_buildpack(ref: str, ctx: client.Context, workdir: str | os.PathLike[
         if kind == "unknown" and source.classify(ref, base, ctx) == "unknown":
             raise UsageError(f"buildpack {ref!r}: not a directory or file, not on the builder, "
                              "and not an image in the local store or a registry")
+    if kind == "image" and _is_path(ref):
+        where = f"{base} and the working directory" if base else "the working directory"
+        raise UsageError(f"buildpack {ref!r}: no such directory or file (relative paths are "
+                         f"looked up in {where})")
     return _from_package(ref, ctx, root, base)
+
+
+def _is_path(ref: str) -> bool:
+    """True for a reference written as a path (``./x``, ``../x``, ``/x``, ``~/x``)."""
+    return ref.startswith(("./", "../", "/", "~")) or ref in (".", "..")
+
+
+def _base_for(ref: str, base: Path | None) -> Path | None:
+    """``base``, unless a relative path is missing there but present in the working directory
+    (pack resolves ``--buildpack`` paths against the working directory, project.toml ``uri``s
+    against project.toml's directory; pypack tries both, ``base`` first)."""
+    if base is None or os.path.isabs(ref) or source.local_path(ref, base) is None:
+        return base
+    if not os.path.lexists(base / ref) and os.path.lexists(Path.cwd() / ref):
+        log.debug("buildpack %s: not in %s; using %s", ref, base, Path.cwd() / ref)
+        return Path.cwd()
+    return base
 
 
 def _from_files(ref: str, kind: Kind, root: Path, base: Path | None) -> ResolvedBuildpack:

@@ -38,6 +38,7 @@ from lifecycle.oci.blobs import BlobStore
 from lifecycle.oci.digest import Digest
 from lifecycle.oci.image import Image
 from lifecycle.oci.reference import Reference
+from lifecycle.phases import warm_layers
 from lifecycle.phases.create import CreateInputs, Timings, create, registry_digest_ref
 from lifecycle.phases.export_io import Finished, LocationSink, RegistrySink, Sink
 from lifecycle.platform.files import order as order_file
@@ -336,7 +337,8 @@ def build(opts: BuildOptions, ctx: Context, on_output: OutputSink | None = None)
                 shutil.rmtree(app)
             prepared = prepare_app(opts.path, app, desc)
             log.info("App: %d files from %s (%s)", prepared.files, opts.path, prepared.mode)
-            layers = fresh(work / "layers")
+            layers = work / "layers"
+            warm_layers.prune(layers)  # the last build's layer dirs stay for the restorer
             project_file.dump(layers / "project-metadata.toml",
                               project_metadata(opts.path, desc))
             platform = work / "platform"
@@ -364,7 +366,7 @@ def build(opts: BuildOptions, ctx: Context, on_output: OutputSink | None = None)
             created=creation_epoch(opts.creation_time),
             layers_path=IN_IMAGE_LAYERS if sandboxed else None,
             app_path=IN_IMAGE_APP if sandboxed else None,
-            environ=_lifecycle_env(benv))
+            environ=_lifecycle_env(benv), warm_layers=True)
         cache = _cache(opts, ctx, work)
         with _blobs(location, ctx) as blobs:
             done: Finished = create(inputs, ClientImages(ctx), sink, cache, blobs, runner=runner,

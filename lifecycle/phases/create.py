@@ -76,6 +76,9 @@ class CreateInputs:
     layers_path: str | None = None
     app_path: str | None = None
     environ: Mapping[str, str] = field(default_factory=dict)
+    warm_layers: bool = False
+    """``<layers>`` holds the last build's layer directories (pypack build; see
+    ``lifecycle.phases.warm_layers``)."""
 
 
 @dataclass
@@ -150,7 +153,7 @@ def create(inputs: CreateInputs, images: Images, sink: Sink, cache: Cache | None
     with t.phase("restoring"):
         restore_layers(RestoreInputs(layers_dir=layers, group=result.group, analyzed=analyzed,
                                      run=inputs.run, skip_layers=inputs.skip_restore,
-                                     exec_env=inputs.exec_env), cache)
+                                     exec_env=inputs.exec_env), cache, warm=inputs.warm_layers)
     with t.phase("building"):
         md = build(result.group, result.plan, BuildInputs(
             app_dir=inputs.app_dir, layers_dir=layers, platform_dir=inputs.platform_dir,

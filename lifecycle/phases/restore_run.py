@@ -209,9 +209,11 @@ def pin_build_image(client: RegistryClient, analyzed: Analyzed, build_image: str
 
 
 # --- the phase -------------------------------------------------------------------------------
-def restore_layers(inputs: RestoreInputs, cache: Cache | None) -> tuple[RestorePlan,
-                                                                          tuple[str, ...]]:
-    """Plan and apply layer restoration; return the plan and the layers that failed."""
+def restore_layers(inputs: RestoreInputs, cache: Cache | None, *,
+                   warm: bool = False) -> tuple[RestorePlan, tuple[str, ...]]:
+    """Plan and apply layer restoration; return the plan and the layers that failed. With
+    ``warm`` (``pypack build``), ``<layers>`` may hold the last build's layer directories and
+    unchanged ones are kept instead of extracted (``lifecycle.phases.warm_layers``)."""
     image_md = image_metadata(inputs.analyzed, inputs.exec_env)
     cache_md = None
     if cache is None:
@@ -224,6 +226,10 @@ def restore_layers(inputs: RestoreInputs, cache: Cache | None) -> tuple[RestoreP
         except CacheError as e:
             raise RestoreError(f"cache {cache.name}: {e}") from e
     plan = plan_restore(inputs.group.group, image_md, cache_md, skip_layers=inputs.skip_layers)
+    if warm:
+        from lifecycle.phases import warm_layers
+
+        plan = warm_layers.keep_unchanged(plan, inputs.layers_dir, cache_md)
     failed = apply_restore(plan, inputs.layers_dir, cache)
     if cache_md is not None and cache_md.fingerprints:
         _record_fingerprints(plan, inputs.layers_dir, cache_md, failed)

@@ -13,9 +13,25 @@ import tempfile
 from pathlib import Path
 
 
+def _same(target: Path, data: bytes, mode: int) -> bool:
+    try:
+        st = target.lstat()
+        if not target.is_file() or target.is_symlink() or st.st_size != len(data) \
+                or (st.st_mode & 0o7777) != mode:
+            return False
+        return target.read_bytes() == data
+    except OSError:
+        return False
+
+
 def atomic_write(path: str | os.PathLike[str], data: bytes, mode: int = 0o644) -> None:
-    """Write ``data`` to ``path`` (parents created) so readers never see a torn file."""
+    """Write ``data`` to ``path`` (parents created) so readers never see a torn file. A file
+    that already holds exactly ``data`` with ``mode`` is left alone: rewriting it would change
+    its inode and times (and its directory's), and a reused layer must stay byte- and
+    stat-identical so the exporter need not tar it again."""
     target = Path(path)
+    if _same(target, data, mode):
+        return
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:

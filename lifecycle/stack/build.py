@@ -7,6 +7,10 @@ mirror, run mmdebstrap once per distinct root filesystem (downloads cached under
 the deterministic tar writer into one gzip layer, configure and store the images, and write the
 lock when it changed. Timestamps come from ``SOURCE_DATE_EPOCH``, else the definition, else
 1980-01-01T00:00:01Z.
+
+Issue #7 "In-house stacks": an image with ``base`` is made by :mod:`lifecycle.stack.inhouse`
+instead (the base's layers plus one layer of additions); the base's digest and the copied
+files' contents join the cache key, so a new base makes the stack out of date.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from lifecycle.errors import LifecycleError, StackBuildError
 from lifecycle.oci.layer import BlobLayer
 from lifecycle.oci.pipeline import store_layer
 from lifecycle.oci.tarball import default_mtime
-from lifecycle.stack import assemble, mmdebstrap, plan, sources
+from lifecycle.stack import assemble, inhouse, mmdebstrap, plan, sources
 from lifecycle.stack import definition as stackdef
 from lifecycle.stack import lock as stacklock
 from lifecycle.stack.definition import ImageSpec, StackDefinition
@@ -46,6 +50,7 @@ class StackBuildOptions:
     mirrors: tuple[str, ...] = ()
     update: bool = False
     rebuild: bool = False
+    insecure_registries: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +116,18 @@ def _stored_key(store: Store, name: str) -> tuple[str | None, str | None]:
     return img.config().config.labels.get(assemble.KEY_LABEL), str(img.digest())
 
 
+def lock_entries(defn: StackDefinition, lock: stacklock.Lock | None,
+                 bases: dict[str, inhouse.Base]) -> dict[str, stacklock.ImageLock]:
+    """The entries of ``lock`` still valid for the definition (and for each image's base)."""
+    out = {}
+    for spec in defn.images():
+        base = bases.get(spec.role)
+        entry = None if lock is None else lock.get(spec, base.digest if base else None)
+        if entry is not None:
+            out[spec.role] = entry
+    return out
+
+
 def up_to_date(store: Store, defn: StackDefinition, key: str) -> tuple[BuiltImage, ...] | None:
     """The stored images if every one carries ``key``, else None."""
     out = []
@@ -130,21 +147,29 @@ def build(opts: StackBuildOptions, store: Store | None = None) -> StackBuildResu
     arch = defn.arch or host_arch()
     epoch = epoch_for(defn)
     hooks = hook_dirs_digest(defn)
+    bases = inhouse.open_bases(defn, st, defn.arch, opts.insecure_registries, opts.update)
+    extra = inhouse.key_extra(defn, bases)
     old = None if opts.update else stacklock.load(defn.lock_path)
-    if old is not None and not opts.rebuild and all(old.get(s) for s in defn.images()):
-        key = plan.stack_key(defn, old, arch=arch, epoch=epoch, hooks_digest=hooks)
+    valid = lock_entries(defn, old, bases)
+    if old is not None and not opts.rebuild and len(valid) == len(defn.images()):
+        key = plan.stack_key(defn, old, arch=arch, epoch=epoch, hooks_digest=hooks,
+                             extra=extra)
         found = up_to_date(st, defn, key)
         if found is not None:
             log.info("stack %s is up to date (%s)", defn.name, key[:19])
             return StackBuildResult(defn.name, key, found, defn.lock_path, up_to_date=True,
                                     seconds=time.monotonic() - start)
-    srcs = sources.resolve(opts.mirrors, defn.mirrors, defn.suites, defn.components,
-                           defn.distro.codename)
+    srcs: list[sources.AptSource] = []
+    if any(s.base is None for s in defn.images()):
+        srcs = sources.resolve(opts.mirrors, defn.mirrors, defn.suites, defn.components,
+                               defn.debian_distro().codename)
     cache = tidy_cache(st.cache_dir / "apt")
     inputs = plan.BuildInputs(arch, epoch, tuple(srcs), cache, old)
     work = Path(tempfile.mkdtemp(prefix="stack-", dir=_work_root(st)))
     try:
-        result = _build_in(defn, inputs, st, work, hooks)
+        ictx = inhouse.Context(work, st.cache_dir, st.layout.blobs, opts.mirrors, epoch,
+                               defn.arch)
+        result = _build_in(defn, inputs, st, work, hooks, _Based(bases, valid, extra, ictx))
     finally:
         shutil.rmtree(work, ignore_errors=True)
         tidy_cache(cache)
@@ -172,8 +197,20 @@ def _work_root(st: Store) -> Path:
     return root
 
 
+@dataclass(frozen=True, slots=True)
+class _Based:
+    """What the images made from a base need: the bases, valid lock entries, key extras."""
+
+    bases: dict[str, inhouse.Base]
+    entries: dict[str, stacklock.ImageLock]
+    extra: list[str]
+    ctx: inhouse.Context
+
+
 def _build_in(defn: StackDefinition, inputs: plan.BuildInputs, st: Store, work: Path,
-              hooks: str) -> tuple[str, tuple[BuiltImage, ...], bool]:
+              hooks: str, based: _Based) -> tuple[str, tuple[BuiltImage, ...], bool]:
+    made = {s.role: inhouse.make(defn, s, based.bases[s.role], based.entries.get(s.role),
+                                 based.ctx) for s in defn.images() if s.base is not None}
     tars: dict[str, Path] = {}
     recipe_of: dict[str, str] = {}
     for rkey, specs in plan.group_recipes(defn, inputs):
@@ -191,15 +228,19 @@ def _build_in(defn: StackDefinition, inputs: plan.BuildInputs, st: Store, work: 
         for role, r in recipe_of.items():
             if r == rkey:
                 packages[role] = pkgs
-    new_lock = stacklock.Lock({s.role: stacklock.ImageLock(s.variant, s.packages,
-                                                           packages[s.role])
+    new_lock = stacklock.Lock({s.role: made[s.role].lock if s.base is not None else
+                               stacklock.ImageLock(s.variant, s.packages, packages[s.role])
                                for s in defn.images()})
-    _check_pins(defn, inputs.lock, new_lock)
+    _check_pins(defn, inputs.lock, new_lock, based.entries)
     key = plan.stack_key(defn, new_lock, arch=inputs.arch, epoch=inputs.epoch,
-                         hooks_digest=hooks)
+                         hooks_digest=hooks, extra=based.extra)
     layers: dict[str, BlobLayer] = {}
     built = []
     for spec in defn.images():
+        if spec.base is not None:
+            built.append(_store_based(defn, spec, based.bases[spec.role], made[spec.role],
+                                      st, key, inputs.epoch))
+            continue
         rkey = recipe_of[spec.role]
         if rkey not in layers:
             layers[rkey] = _layer(tars[rkey], st, inputs.epoch, spec)
@@ -210,6 +251,17 @@ def _build_in(defn: StackDefinition, inputs: plan.BuildInputs, st: Store, work: 
         log.info("stored %s (%s)", spec.name, digest)
         built.append(BuiltImage(spec.role, spec.name, str(digest)))
     return key, tuple(built), _write_lock(defn, inputs.lock, new_lock)
+
+
+def _store_based(defn: StackDefinition, spec: ImageSpec, base: inhouse.Base,
+                 made: inhouse.Made, st: Store, key: str, epoch: int) -> BuiltImage:
+    cfg = base.image.config().config
+    inp = assemble.BasedInputs(base.location, base.digest, made.distro, made.packages,
+                               made.user, made.summary)
+    conf = assemble.based_config(defn, spec, cfg.labels, cfg.user, inp, key=key, epoch=epoch)
+    digest = st.put(assemble.assemble_on(base.image, made.layer, conf), spec.name)
+    log.info("stored %s (%s)", spec.name, digest)
+    return BuiltImage(spec.role, spec.name, str(digest))
 
 
 def _layer(tar: Path, st: Store, epoch: int, spec: ImageSpec) -> BlobLayer:
@@ -246,17 +298,19 @@ def _check_distro(defn: StackDefinition, tree: RootfsTar) -> None:
         return
     osr = parse_os_release(text)
     got = (osr.get("ID", ""), osr.get("VERSION_ID", ""))
-    if got != (defn.distro.name, defn.distro.version):
-        raise StackBuildError(f"{defn.path}: distro is {defn.distro.name} "
-                              f"{defn.distro.version} but /etc/os-release of the built tree "
+    distro = defn.debian_distro()
+    if got != (distro.name, distro.version):
+        raise StackBuildError(f"{defn.path}: distro is {distro.name} "
+                              f"{distro.version} but /etc/os-release of the built tree "
                               f"says {got[0]} {got[1]}")
 
 
 def _check_pins(defn: StackDefinition, old: stacklock.Lock | None,
-                new: stacklock.Lock) -> None:
+                new: stacklock.Lock, based: dict[str, stacklock.ImageLock]) -> None:
     """With a matching lock entry the tree must have exactly the locked packages."""
     for spec in defn.images():
-        entry = old.get(spec) if old is not None else None
+        entry = old.get(spec) if old is not None and spec.base is None else \
+            based.get(spec.role)
         if entry is None or entry.packages == new.images[spec.role].packages:
             continue
         want, got = set(entry.pins()), set(new.images[spec.role].pins())

@@ -5,6 +5,10 @@ the definition asked for when the entry was made (``include``) and every install
 ``NAME=VERSION`` (``packages``), read from ``/var/lib/dpkg/status`` of the built root filesystem.
 An entry whose ``variant``/``include`` still match the definition pins the next build to exactly
 those versions (``--include=NAME=VERSION,...``).
+
+An image made from a base image (in-house stack) records the ``base`` location, the
+``base-digest`` the packages were resolved against and, in ``packages``, only the packages it
+added; the entry pins them while the base and its digest are unchanged.
 """
 
 from __future__ import annotations
@@ -27,13 +31,20 @@ HEADER = (b"# Written by `pypack stack build`: the exact packages of each image.
 class ImageLock:
     """The locked package set of one image."""
 
-    variant: str
+    variant: str | None
     include: tuple[str, ...]
     packages: Mapping[str, str]
+    base: str | None = None
+    base_digest: str | None = None
 
-    def matches(self, spec: ImageSpec) -> bool:
-        """True if this entry was made from ``spec``'s variant and package list."""
-        return self.variant == spec.variant and self.include == spec.packages
+    def matches(self, spec: ImageSpec, base_digest: str | None = None) -> bool:
+        """True if this entry was made from ``spec``'s variant (or base and, if given,
+        ``base_digest``) and package list."""
+        if self.include != spec.packages or self.base != spec.base:
+            return False
+        if spec.base is not None:
+            return base_digest is None or base_digest == self.base_digest
+        return self.variant == spec.variant
 
     def pins(self) -> tuple[str, ...]:
         """``NAME=VERSION`` for every package, sorted."""
@@ -41,8 +52,12 @@ class ImageLock:
 
     def to_dict(self) -> dict[str, Any]:
         """The TOML table."""
-        return {"variant": self.variant, "include": list(self.include),
-                "packages": list(self.pins())}
+        out: dict[str, Any] = {} if self.variant is None else {"variant": self.variant}
+        if self.base is not None:
+            out["base"] = self.base
+            if self.base_digest is not None:
+                out["base-digest"] = self.base_digest
+        return {**out, "include": list(self.include), "packages": list(self.pins())}
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,10 +66,11 @@ class Lock:
 
     images: Mapping[str, ImageLock]
 
-    def get(self, spec: ImageSpec) -> ImageLock | None:
-        """The entry for ``spec`` if it still matches the definition, else None."""
+    def get(self, spec: ImageSpec, base_digest: str | None = None) -> ImageLock | None:
+        """The entry for ``spec`` if it still matches the definition (and ``base_digest``,
+        for an image made from a base), else None."""
         entry = self.images.get(spec.role)
-        return entry if entry is not None and entry.matches(spec) else None
+        return entry if entry is not None and entry.matches(spec, base_digest) else None
 
     def to_dict(self) -> dict[str, Any]:
         """The TOML document."""
@@ -74,7 +90,8 @@ def parse(data: Mapping[str, Any], source: str | os.PathLike[str]) -> Lock:
                 raise FileFormatError(f"{os.fspath(source)}: images.{role}.packages: "
                                       f"{name} listed twice")
             pkgs[name] = version
-        images[role] = ImageLock(entry["variant"], tuple(entry["include"]), pkgs)
+        images[role] = ImageLock(entry.get("variant"), tuple(entry["include"]), pkgs,
+                                 entry.get("base"), entry.get("base-digest"))
     return Lock(images)
 
 

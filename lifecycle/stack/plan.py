@@ -30,7 +30,7 @@ from lifecycle.stack.definition import ImageSpec, StackDefinition, User
 from lifecycle.stack.lock import ImageLock, Lock
 from lifecycle.stack.sources import AptSource
 
-KEY_FORMAT = 1
+KEY_FORMAT = 2
 """Bump when the image assembly changes in a way the key's other inputs do not show."""
 ARCHIVES = "/var/cache/apt/archives"
 
@@ -42,6 +42,7 @@ REMOVE = (
     "var/lib/apt/lists/*",
     "var/lib/apt/extended_states",
     "var/cache/apt/archives/*.deb",
+    "var/cache/apt/archives/lock",
     "var/cache/apt/*.bin",
     "var/cache/ldconfig/aux-cache",
     "var/cache/debconf/*-old",
@@ -134,7 +135,7 @@ def mmdebstrap_call(defn: StackDefinition, spec: ImageSpec, inputs: BuildInputs,
         f"--customize-hook=sync-out {ARCHIVES} {cache}",
         f"--customize-hook={user_hook(spec.user)}",
         f"--customize-hook={cleanup_hook()}",
-        defn.distro.codename, str(output), *(s.line() for s in inputs.sources),
+        defn.debian_distro().codename, str(output), *(s.line() for s in inputs.sources),
     ]
     return MmdebstrapCall(tuple(argv), build_env(inputs.epoch), output)
 
@@ -155,9 +156,12 @@ def recipe_key(spec: ImageSpec, inputs: BuildInputs) -> str:
 
 def group_recipes(defn: StackDefinition,
                   inputs: BuildInputs) -> list[tuple[str, list[ImageSpec]]]:
-    """The distinct root filesystems to make, each with the images that use it, in order."""
+    """The distinct root filesystems to make, each with the images that use it, in order
+    (images made from a base image are not made by mmdebstrap)."""
     groups: dict[str, list[ImageSpec]] = {}
     for spec in defn.images():
+        if spec.base is not None:
+            continue
         groups.setdefault(recipe_key(spec, inputs), []).append(spec)
     return list(groups.items())
 

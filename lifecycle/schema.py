@@ -26,12 +26,13 @@ def _schema(name: str) -> dict[str, Any]:
 
 @functools.cache
 def _validator(name: str) -> Any:
+    """The validator of schema ``name``. The schemas are ours and static, so they are checked
+    against their meta-schema by the test suite (``tests/unit/core/test_schemas_valid.py``),
+    not here: ``check_schema`` costs ~17 ms per schema, in every process."""
     import jsonschema
 
     schema = _schema(name)
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
-    return cls(schema)
+    return jsonschema.validators.validator_for(schema)(schema)
 
 
 def validate(data: Mapping[str, Any], name: str, source: str | os.PathLike[str], *,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import tempfile
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -130,6 +130,18 @@ class DetectRuns(Mapping[str, DetectOutput]):
         if key not in self._done:
             self._done[key] = self._compute(self._descriptors[key])
         return self._done[key]
+
+    def prefetch(self, keys: Sequence[str]) -> None:
+        """Run bin/detect of ``keys`` (not yet done) concurrently, as the Go lifecycle runs a
+        group's members: the resolver then reads the results in order."""
+        todo = [k for k in dict.fromkeys(keys) if k not in self._done and k in self._descriptors]
+        if len(todo) < 2:
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(len(todo), 4)) as pool:
+            results = list(pool.map(lambda k: self._compute(self._descriptors[k]), todo))
+        self._done.update(zip(todo, results, strict=True))
 
     def _compute(self, bp: BuildpackDescriptor) -> DetectOutput:
         skip = exec_env_skip(bp, self._ctx)

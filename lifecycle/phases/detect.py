@@ -96,6 +96,8 @@ def detect(inputs: DetectorInputs, runner: Runner | None = None) -> DetectResult
     lookup = _Lookup(inputs.buildpacks_dir)
     groups = bp_order.expand(bp_order.merge_system(order.order, system), lookup)
     runs = DetectRuns(lookup.loaded, ctx, runner or HostRunner())
+    if groups:  # the first group is always tried: detect its members concurrently
+        runs.prefetch([f"{el.id}@{el.version}" for el in groups[0] if not el.extension])
     notes: list[tuple[int, str]] = []
     try:
         group, plan = resolve.resolve(groups, runs, lambda lvl, msg: notes.append((lvl, msg)))

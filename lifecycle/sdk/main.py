@@ -14,9 +14,8 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Mapping, Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
-from lifecycle.sdk.build_context import BuildContext
 from lifecycle.sdk.context import DetectContext
 from lifecycle.sdk.errors import (
     BUILD_FAILURE,
@@ -28,7 +27,10 @@ from lifecycle.sdk.errors import (
 )
 
 DetectFn = Callable[[DetectContext], None]
-BuildFn = Callable[[BuildContext], None]
+if TYPE_CHECKING:  # imported when a build runs: bin/detect never needs it
+    from lifecycle.sdk.build_context import BuildContext
+
+BuildFn = Callable[["BuildContext"], None]
 
 
 class _StdHandler(logging.Handler):
@@ -102,6 +104,8 @@ def run_build(fn: BuildFn, argv: Sequence[str] | None = None,
     env = os.environ if environ is None else environ
     configure_logging(env)
     try:
+        from lifecycle.sdk.build_context import BuildContext
+
         ctx = BuildContext(args, env)
         fn(ctx)
         ctx.finish()

@@ -39,7 +39,13 @@ from lifecycle.oci.digest import Digest
 from lifecycle.oci.image import Image
 from lifecycle.oci.reference import Reference
 from lifecycle.phases import warm_layers
-from lifecycle.phases.create import CreateInputs, Timings, create, registry_digest_ref
+from lifecycle.phases.create import (
+    CreateInputs,
+    DigestRef,
+    Timings,
+    create,
+    registry_digest_ref,
+)
 from lifecycle.phases.export_io import Finished, LocationSink, RegistrySink, Sink
 from lifecycle.platform.files import order as order_file
 from lifecycle.platform.files import project_metadata as project_file
@@ -239,6 +245,7 @@ def order_for(opts: BuildOptions, desc: ProjectDescriptor, rootfs: Path, work: P
     refs = buildpack_refs(opts, desc)
     if not refs:
         return str(builder_bps), str(builder_order)
+    from lifecycle.buildpack.descriptor import load as load_bp
     from lifecycle.buildpack.fetch import resolve_buildpack
     from lifecycle.platform.files.order import Order, OrderEntry, OrderGroup
     from lifecycle.project.inline import install_inline
@@ -246,8 +253,7 @@ def order_for(opts: BuildOptions, desc: ProjectDescriptor, rootfs: Path, work: P
     merged = fresh(work / "buildpacks")
     if builder_bps.is_dir():
         shutil.copytree(builder_bps, merged, symlinks=True, dirs_exist_ok=True)
-    on_builder = [(d.parent.name, d.name) for d in merged.glob("*/*") if d.is_dir()]
-    on_builder = [(_unescape(merged, i), v) for i, v in on_builder]
+    on_builder = [(d.id, d.version) for d in map(load_bp, merged.glob("*/*/buildpack.toml"))]
     group = []
     # pack: --buildpack paths are relative to the working directory, project.toml uris to
     # the project.toml's directory
@@ -264,15 +270,6 @@ def order_for(opts: BuildOptions, desc: ProjectDescriptor, rootfs: Path, work: P
     order_path = work / "order.toml"
     order_file.dump(order_path, Order((OrderGroup(tuple(group)),)))
     return str(merged), str(order_path)
-
-
-def _unescape(buildpacks: Path, escaped: str) -> str:
-    """The id of the buildpack in ``<buildpacks>/<escaped>/`` (read from its buildpack.toml)."""
-    from lifecycle.buildpack.descriptor import load as load_bp
-
-    for toml in (buildpacks / escaped).glob("*/buildpack.toml"):
-        return load_bp(toml).id
-    return escaped
 
 
 def run_toml_for(opts: BuildOptions, rootfs: Path) -> Run:
@@ -302,7 +299,7 @@ def _cache(opts: BuildOptions, ctx: Context, work: Path) -> Cache:
     return VolumeCache(work / "cache")
 
 
-def _digest_ref(ctx: Context) -> object:
+def _digest_ref(ctx: Context) -> DigestRef:
     def ref(name: str, img: Image) -> str:
         if name.startswith(("store:", "oci:", "docker-archive:")) or ctx.store.has(name):
             return name
@@ -370,7 +367,7 @@ def build(opts: BuildOptions, ctx: Context, on_output: OutputSink | None = None)
         cache = _cache(opts, ctx, work)
         with _blobs(location, ctx) as blobs:
             done: Finished = create(inputs, ClientImages(ctx), sink, cache, blobs, runner=runner,
-                                    on_output=on_output, digest_ref=_digest_ref(ctx),  # type: ignore[arg-type]
+                                    on_output=on_output, digest_ref=_digest_ref(ctx),
                                     timings=timings)
     return BuildResult(location, done.digest, dict(timings.phases))
 

@@ -333,13 +333,11 @@ def export(inputs: ExportInputs, run_image: Image, previous: Image | None,
         exec_env=inputs.exec_env)
     img = _configure(mutate.append_layers(run_image, a.layers, history=a.hist), inputs, md,
                      created_epoch)
-    cache_md = CacheMetadata(sbom=a.maker.fingerprints.get(SBOM_CACHE_KEY, _NO_FP).sha or None,
+    sbom_cache = maker.fingerprints.get(SBOM_CACHE_KEY)
+    cache_md = CacheMetadata(sbom=sbom_cache.sha if sbom_cache else None,
                              buildpacks=tuple(a.cache_bps),
                              fingerprints=dict(maker.fingerprints))
     return Exported(img, md, cache_md, tuple(maker.made))
-
-
-_NO_FP = Fingerprint("", "")
 
 
 def _previous_metadata(analyzed: Analyzed) -> LifecycleMetadata:

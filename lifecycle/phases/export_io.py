@@ -17,7 +17,7 @@ import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from lifecycle.cache import Cache, CacheError, CacheMetadata, restored
 from lifecycle.errors import ExportError, ImageError, LifecycleError
@@ -38,6 +38,9 @@ from lifecycle.phases.export_layers import LayerMaker
 from lifecycle.platform.files import report as report_file
 from lifecycle.platform.files.report import ImageReport, Report
 from lifecycle.platform.images import Images, layout_path
+
+if TYPE_CHECKING:  # lifecycle.client is imported where it is used (it pulls in the registry)
+    from lifecycle.client import Context
 
 log = logging.getLogger("lifecycle")
 
@@ -99,7 +102,7 @@ class LocationSink:
 
     location: str
     extra_tags: tuple[str, ...] = ()
-    ctx: object | None = None
+    ctx: Context | None = None
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -110,8 +113,7 @@ class LocationSink:
         """Write through ``lifecycle.client.write_image``."""
         from lifecycle.client import Context, write_image
 
-        ctx = self.ctx if isinstance(self.ctx, Context) else Context()
-        return write_image(img, self.location, ctx, self.extra_tags).digest
+        return write_image(img, self.location, self.ctx or Context(), self.extra_tags).digest
 
 
 @dataclass(frozen=True, slots=True)

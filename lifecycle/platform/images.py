@@ -12,13 +12,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from lifecycle.errors import ImageError, RegistryNotFoundError
 from lifecycle.oci.image import Image
 from lifecycle.oci.layout import Layout
 from lifecycle.oci.reference import Reference
 from lifecycle.oci.registry import RegistryClient
+
+if TYPE_CHECKING:  # lifecycle.client imports this module's neighbours; import it lazily
+    from lifecycle.client import Context
 
 log = logging.getLogger("lifecycle")
 
@@ -67,20 +70,20 @@ class LayoutImages:
 
     layout_dir: str
 
-    def _layout(self, name: str) -> tuple[Layout, str | None]:
+    def _layout(self, name: str) -> Layout:
         ref = Reference.parse(name)
         path = layout_path(self.layout_dir, ref)
         if not (path / "index.json").is_file():
             # a path written as is (the analyzer records the layout path of the run image)
             direct = Path(name)
             if (direct / "index.json").is_file():
-                return Layout(direct), None
+                return Layout(direct)
             raise ImageError(f"image {name}: no OCI layout at {path}")
-        return Layout(path), None
+        return Layout(path)
 
     def open(self, name: str) -> Image:
         """The only (or ``latest``) image of the layout ``name`` maps to."""
-        lay, _ = self._layout(name)
+        lay = self._layout(name)
         refs = lay.refs()
         return lay.image(refs[0] if len(refs) == 1 else None) if refs else lay.image()
 
@@ -97,13 +100,12 @@ class LayoutImages:
 class ClientImages:
     """pypack's view: the local store first, then ``oci:``/``docker-archive:``/registries."""
 
-    ctx: object
+    ctx: Context
 
     def open(self, name: str) -> Image:
         """Through ``lifecycle.client.open_image``."""
-        from lifecycle.client import Context, open_image
+        from lifecycle.client import open_image
 
-        assert isinstance(self.ctx, Context)
         return open_image(name, self.ctx)
 
     def find(self, name: str) -> Image | None:

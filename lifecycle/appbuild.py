@@ -59,7 +59,7 @@ from lifecycle.sandbox import OutputSink
 log = logging.getLogger("lifecycle")
 
 DEFAULT_BUILDER = "default"
-DEFAULT_BUILDER_IMAGE = "pypack/default-builder"
+DEFAULT_BUILDER_IMAGE = "pypack/default-builder"  # lifecycle.builder.default.IMAGE
 IN_IMAGE_APP = "/workspace"
 IN_IMAGE_LAYERS = "/layers"
 IN_IMAGE_PLATFORM = "/platform"
@@ -171,28 +171,11 @@ def resolve_builder(name: str, ctx: Context) -> tuple[str, Image]:
 
 
 def ensure_default_builder(ctx: Context) -> Image:
-    """Create (or refresh: it is reproducible and cheap) the default builder in the store,
-    building the default stack first if its images are missing."""
-    from lifecycle.builder.create import CreateOptions, create_builder
-    from lifecycle.resources import default_builder_config
+    """The default builder, made in the store first if missing or stale
+    (``lifecycle.builder.default``)."""
+    from lifecycle.builder import default
 
-    config = default_builder_config()
-    for needed in ("pypack/default-build", "pypack/default-run"):
-        if not ctx.store.has(needed):
-            log.info("The default stack is not built yet: building it now (first use only; "
-                     "a few minutes)")
-            from lifecycle.stack.build import StackBuildOptions
-            from lifecycle.stack.build import build as build_stack
-
-            build_stack(StackBuildOptions(str(config.parent)), ctx.store)
-            break
-    level = log.level
-    log.setLevel(max(level, logging.WARNING) if level <= logging.INFO else level)
-    try:
-        create_builder(CreateOptions(DEFAULT_BUILDER_IMAGE, str(config)), ctx)
-    finally:
-        log.setLevel(level)
-    return ctx.store.image(DEFAULT_BUILDER_IMAGE)
+    return default.ensure(ctx)
 
 
 # --- the work directory ---------------------------------------------------------------------

@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shlex
-import shutil
-import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -133,6 +130,9 @@ class Context:
 
         ``env`` entries are added to this program's environment.
         """
+        import shlex
+        import subprocess
+
         full = dict(self.environ)
         full.update(env or {})
         self.log.info("$ %s", " ".join(shlex.quote(a) for a in argv))
@@ -147,6 +147,8 @@ class Context:
     def capture(self, argv: Sequence[str], *, env: Mapping[str, str] | None = None) -> str:
         """Run a program and return its stdout (stripped); BuildpackError with its stderr if
         it fails."""
+        import subprocess
+
         full = dict(self.environ)
         full.update(env or {})
         try:
@@ -161,6 +163,8 @@ class Context:
 
     def which(self, program: str) -> str | None:
         """``program`` looked up on this environment's ``PATH``."""
+        import shutil
+
         return shutil.which(program, path=self.environ.get("PATH", os.defpath))
 
 

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 
@@ -33,7 +31,7 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, mode: int = 0o644) -
     if _same(target, data, mode):
         return
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, tmp = _temp_beside(target)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -45,6 +43,17 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, mode: int = 0o644) -
         raise
 
 
+def _temp_beside(target: Path) -> tuple[int, str]:
+    """A new file (mode 0600, O_EXCL) next to ``target``: what ``tempfile.mkstemp`` does,
+    without importing ``tempfile`` (~3 ms per buildpack start)."""
+    while True:
+        tmp = str(target.parent / f".{target.name}.{os.urandom(6).hex()}.tmp")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600), tmp
+        except FileExistsError:
+            continue
+
+
 def as_bytes(content: str | bytes) -> bytes:
     """UTF-8 bytes of ``content``."""
     return content.encode("utf-8") if isinstance(content, str) else content
@@ -54,6 +63,8 @@ def remove(path: str | os.PathLike[str]) -> None:
     """Remove a file, symlink or directory tree; a missing path is fine."""
     p = Path(path)
     if p.is_dir() and not p.is_symlink():
+        import shutil
+
         shutil.rmtree(p)
     elif os.path.lexists(p):
         p.unlink()

@@ -7,7 +7,6 @@ A buildpack writes ``<layers>/<layer>.sbom.<ext>``, ``launch.sbom.<ext>`` or
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,8 @@ def extension(fmt: str) -> str:
 def write(directory: Path, stem: str, fmt: str, data: str | bytes | Mapping[str, Any]) -> Path:
     """Write ``<directory>/<stem>.sbom.<ext>``; a mapping is written as JSON. Return the path."""
     path = directory / f"{stem}.sbom.{extension(fmt)}"
+    import json
+
     raw = json.dumps(data, sort_keys=True, indent=2).encode() if isinstance(data, Mapping) \
         else as_bytes(data)
     atomic_write(path, raw)

@@ -146,3 +146,35 @@ def test_default_builder_is_reused(default_stack: str) -> None:
     res = pypack("builder", "inspect", "pypack/default-builder")
     assert res.returncode == 0, res.stdout + res.stderr
     assert "pypack/python" in res.stdout
+
+
+def test_default_builder_is_remade_only_when_its_inputs_change(
+        default_stack: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``pypack build`` does not remake the default builder while its key holds; a stale key
+    remakes it, to the same digest (reproducible); its rootfs has byte-compiled buildpacks."""
+    import json
+
+    from lifecycle.builder import create, default
+    from lifecycle.client import Context
+    from lifecycle.sandbox.rootfs import unpack
+
+    ctx = Context(store_root=default_stack)
+    first = default.ensure(ctx)
+    key_file = Path(default_stack) / "builders" / default.KEY_FILE
+    recorded = json.loads(key_file.read_text())
+    assert recorded["digest"] == str(first.digest())
+    made: list[str] = []
+    real = create.create_builder
+
+    def counting(opts: create.CreateOptions, c: Context) -> create.CreateResult:
+        made.append(opts.name)
+        return real(opts, c)
+
+    monkeypatch.setattr(create, "create_builder", counting)
+    assert default.ensure(ctx).digest() == first.digest()
+    assert made == []
+    key_file.write_text(json.dumps({**recorded, "key": "stale"}))
+    assert default.ensure(ctx).digest() == first.digest()
+    assert made == [default.IMAGE]
+    sdk = unpack(first, ctx.store) / "cnb/buildpacks/pypack_python/0.1.0/lib/lifecycle/sdk"
+    assert list((sdk / "__pycache__").glob("main.cpython-*.pyc"))

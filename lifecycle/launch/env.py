@@ -4,10 +4,11 @@
    ``CNB_APP_DIR``, ``CNB_PROCESS_TYPE``; also ``CNB_PLATFORM_API`` and ``CNB_DEPRECATION_MODE``,
    which the exporter puts in the image config) and remove ``/cnb/process`` and
    ``/cnb/lifecycle`` entries from ``PATH``.
-2. Layers, buildpacks in order: first the buildpack's layer ``bin/`` dirs are prepended to
-   ``PATH`` and ``lib/`` dirs to ``LD_LIBRARY_PATH`` as one block in ascending layer order
-   (spec "Layer Paths"); then, layer by layer, the files of ``env/``, ``env.launch/`` and
-   ``env.launch/<type>/`` are applied with the modification rules below.
+2. Layers, buildpacks in order: first each of the buildpack's layers, in ascending name order,
+   has its ``bin/`` dir prepended to ``PATH`` and its ``lib/`` dir to ``LD_LIBRARY_PATH`` (so
+   the later layer comes first: spec "Layer Paths" as the Go lifecycle reads it, digest §2.8,
+   and the same as at build time); then, layer by layer, the files of ``env/``,
+   ``env.launch/`` and ``env.launch/<type>/`` are applied with the modification rules below.
 3. exec.d output (``NAME = "value"`` TOML) overrides.
 
 Env file rules: the variable is the file name up to the first ``.``; the rest picks the action:
@@ -77,9 +78,12 @@ def apply_layers(env: dict[str, str], buildpacks: Iterable[BuildpackLayers],
                  process_type: str | None) -> None:
     """Apply every launch layer's paths and env files to ``env`` in place (spec order)."""
     for bp in buildpacks:
-        prepend_paths(env, "PATH", [lay.path + "/bin" for lay in bp.layers if lay.has_bin])
-        prepend_paths(env, "LD_LIBRARY_PATH",
-                      [lay.path + "/lib" for lay in bp.layers if lay.has_lib])
+        for lay in bp.layers:  # each prepended in turn: the later layer ends up first (digest
+            # §2.8 "Layer path vars": as the Go lifecycle, and as the builder does)
+            if lay.has_bin:
+                prepend_paths(env, "PATH", [lay.path + "/bin"])
+            if lay.has_lib:
+                prepend_paths(env, "LD_LIBRARY_PATH", [lay.path + "/lib"])
         for layer in bp.layers:
             for files in layer.env_dirs(process_type):
                 apply_env_dir(env, files)

@@ -155,8 +155,9 @@ def test_layer_bin_and_lib_dirs_are_prepended() -> None:
              Layer("/l/one/b", has_bin=True), Layer("/l/one/c"))
     two = bp("two", Layer("/l/two/a", has_bin=True, has_lib=True))
     env = run_layers((one, two), PATH="/usr/bin")
-    # later buildpacks first; within a buildpack ascending by layer name (spec "Layer Paths")
-    assert env["PATH"] == "/l/two/a/bin:/l/one/a/bin:/l/one/b/bin:/usr/bin"
+    # later buildpacks first; within a buildpack the layers are taken ascending by name and
+    # each prepended, so the later layer comes first (digest §2.8; the Go lifecycle; the builder)
+    assert env["PATH"] == "/l/two/a/bin:/l/one/b/bin:/l/one/a/bin:/usr/bin"
     assert env["LD_LIBRARY_PATH"] == "/l/two/a/lib:/l/one/a/lib"
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lifecycle.errors import UsageError
 from lifecycle.oci import mutate
@@ -26,9 +26,11 @@ from lifecycle.oci.layout import Layout
 from lifecycle.oci.locator import Locator, parse_locator
 from lifecycle.oci.platform import Platform
 from lifecycle.oci.reference import Reference
-from lifecycle.oci.registry import RegistryClient, default_keychain
 from lifecycle.oci.rootfs import from_rootfs
 from lifecycle.store import Store, home
+
+if TYPE_CHECKING:  # the registry modules (and requests) load only when a registry is used
+    from lifecycle.oci.registry import RegistryClient
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,8 @@ class Context:
     @cached_property
     def registry(self) -> RegistryClient:
         """The registry client (credentials from CNB_REGISTRY_AUTH or docker config.json)."""
+        from lifecycle.oci.registry import RegistryClient, default_keychain
+
         return RegistryClient(default_keychain(self.environ),
                               insecure_registries=self.insecure_registries)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lifecycle.buildpack.targets import Distro
 from lifecycle.errors import (
@@ -30,11 +30,12 @@ from lifecycle.errors import (
 )
 from lifecycle.oci.config import ConfigFile
 from lifecycle.oci.reference import Reference
-from lifecycle.oci.registry import RegistryClient
-from lifecycle.oci.remote import read_image
 from lifecycle.platform import labels
 from lifecycle.platform.files.analyzed import Analyzed, RunImage, TargetMetadata
 from lifecycle.platform.files.run import Run
+
+if TYPE_CHECKING:  # the registry modules (and requests) load only when a registry is used
+    from lifecycle.oci.registry import RegistryClient
 
 log = logging.getLogger(__name__)
 
@@ -178,6 +179,8 @@ def _not_found(e: RegistryError) -> bool:
 
 def fetch(client: RegistryClient, ref: Reference) -> FetchedImage | None:
     """The image at ``ref`` (digest reference and config), None when it does not exist."""
+    from lifecycle.oci.remote import read_image
+
     try:
         img = read_image(client, ref)
     except RegistryError as e:

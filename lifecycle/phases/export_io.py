@@ -26,7 +26,6 @@ from lifecycle.oci.digest import Digest
 from lifecycle.oci.image import Image
 from lifecycle.oci.layout import Layout
 from lifecycle.oci.reference import Reference
-from lifecycle.oci.registry import RegistryClient
 from lifecycle.phases.export import (
     Exported,
     ExportInputs,
@@ -39,8 +38,9 @@ from lifecycle.platform.files import report as report_file
 from lifecycle.platform.files.report import ImageReport, Report
 from lifecycle.platform.images import Images, layout_path
 
-if TYPE_CHECKING:  # lifecycle.client is imported where it is used (it pulls in the registry)
+if TYPE_CHECKING:  # lifecycle.client and the registry (requests) are imported where used
     from lifecycle.client import Context
+    from lifecycle.oci.registry import RegistryClient
 
 log = logging.getLogger("lifecycle")
 

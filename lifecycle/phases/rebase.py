@@ -15,16 +15,16 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from lifecycle.api import Version
 from lifecycle.errors import ImageError, LifecycleError, RebaseError, UsageError
-from lifecycle.oci import mutate, remote
+from lifecycle.oci import mutate
 from lifecycle.oci.config import ConfigFile, History
 from lifecycle.oci.digest import Digest
 from lifecycle.oci.image import Image, ImageValue
 from lifecycle.oci.platform import Platform
 from lifecycle.oci.reference import Reference
-from lifecycle.oci.registry import RegistryClient, default_keychain
 from lifecycle.oci.tarball import default_mtime
 from lifecycle.platform.labels import (
     BASE_DISTRO_NAME,
@@ -37,6 +37,9 @@ from lifecycle.platform.labels import (
     RunImageMetadata,
     is_base_label,
 )
+
+if TYPE_CHECKING:  # the registry modules (and requests) load only when a registry is used
+    from lifecycle.oci.registry import RegistryClient
 
 log = logging.getLogger(__name__)
 
@@ -307,6 +310,8 @@ def _parse_all(images: Sequence[str]) -> list[Reference]:
 
 def _read(client: RegistryClient, name: str, ref: Reference, what: str,
           platform: Platform | None = None) -> ImageValue:
+    from lifecycle.oci import remote
+
     try:
         return remote.read_image(client, ref, platform)
     except ImageError as e:
@@ -321,6 +326,9 @@ def created_time() -> str:
 def rebase(inputs: RebaserInputs, client: RegistryClient | None = None) -> RebaseResult:
     """Rebase the app image (``previous_image`` or the first image) and push it to every
     image name. RebaseError (exit 72) naming the image on refusal or registry failure."""
+    from lifecycle.oci import remote
+    from lifecycle.oci.registry import RegistryClient, default_keychain
+
     refs = _parse_all(inputs.images)
     app_name = inputs.previous_image or inputs.images[0]
     client = client or RegistryClient(default_keychain(inputs.environ),

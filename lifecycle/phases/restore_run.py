@@ -28,13 +28,13 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from lifecycle import api
 from lifecycle.cache import (
     Cache,
     CacheError,
     CacheMetadata,
-    ImageCache,
     VolumeCache,
     layer_key,
     restored,
@@ -47,13 +47,15 @@ from lifecycle.errors import (
     UsageError,
 )
 from lifecycle.oci.reference import Reference
-from lifecycle.oci.registry import RegistryClient
 from lifecycle.phases.analyze import fetch, readable, target_of
 from lifecycle.phases.restore import RestorePlan, apply_restore, plan_restore
 from lifecycle.platform.files.analyzed import Analyzed, RunImage
 from lifecycle.platform.files.group import Group
 from lifecycle.platform.files.run import Run
 from lifecycle.platform.labels import LifecycleMetadata
+
+if TYPE_CHECKING:  # the registry modules (and requests) load only when a registry is used
+    from lifecycle.oci.registry import RegistryClient
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +99,8 @@ def open_cache(client: RegistryClient, cache_image: str | None,
             ref = Reference.parse(cache_image)
         except UsageError as e:
             raise UsageError(f"-cache-image: {e}") from e
+        from lifecycle.cache import ImageCache
+
         return ImageCache(client, ref)
     if cache_dir:
         try:

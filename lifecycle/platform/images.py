@@ -18,10 +18,10 @@ from lifecycle.errors import ImageError, RegistryNotFoundError
 from lifecycle.oci.image import Image
 from lifecycle.oci.layout import Layout
 from lifecycle.oci.reference import Reference
-from lifecycle.oci.registry import RegistryClient
 
 if TYPE_CHECKING:  # lifecycle.client imports this module's neighbours; import it lazily
     from lifecycle.client import Context
+    from lifecycle.oci.registry import RegistryClient
 
 log = logging.getLogger("lifecycle")
 

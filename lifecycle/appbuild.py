@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lifecycle import api
-from lifecycle.cache import Cache, ImageCache, VolumeCache
+from lifecycle.cache import Cache, VolumeCache
 from lifecycle.client import Context
 from lifecycle.errors import LifecycleError, UsageError
 from lifecycle.oci.blobs import BlobStore
@@ -275,6 +275,8 @@ def _sink(opts: BuildOptions, ctx: Context) -> tuple[Sink, str]:
 
 def _cache(opts: BuildOptions, ctx: Context, work: Path) -> Cache:
     if opts.cache_image:
+        from lifecycle.cache import ImageCache
+
         return ImageCache(ctx.registry, Reference.parse(opts.cache_image))
     if opts.clear_cache and (work / "cache").exists():
         log.info("Clearing the cache")
@@ -363,9 +365,10 @@ def _configured_builder() -> str | None:
 
 
 def _lifecycle_env(builder_env: Mapping[str, str]) -> dict[str, str]:
-    """The environment the lifecycle would have inside the builder: its config Env, a HOME and
-    a UTF-8 locale (buildpacks get it minus secrets; proxies are added by the sandbox)."""
-    env = {"HOME": BUILD_HOME, "LANG": "C.UTF-8"}
+    """The environment the lifecycle would have inside the builder: its config Env and a HOME
+    (buildpacks get only its allowlisted part, ``procenv.BASE_ALLOWLIST``; proxies and the CA
+    variables are added by the sandbox)."""
+    env = {"HOME": BUILD_HOME}
     env.update(builder_env)
     env.setdefault("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
     return env

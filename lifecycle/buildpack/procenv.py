@@ -24,16 +24,18 @@ SECRETS = frozenset({"CNB_REGISTRY_AUTH", "DOCKER_CONFIG", "DOCKER_AUTH_CONFIG",
                      "REGISTRY_AUTH_FILE"})
 """Variables naming or holding registry credentials: never given to buildpacks."""
 
-KEPT_CNB = frozenset({"CNB_STACK_ID"})
-"""``CNB_*`` variables of the lifecycle's environment that buildpacks still see (Go allowlist)."""
+BASE_ALLOWLIST = frozenset({"CNB_STACK_ID", "HOSTNAME", "HOME",
+                            "HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy",
+                            "NO_PROXY", "no_proxy", *PATH_VARS})
+"""The only variables of the lifecycle's own environment buildpacks see (cnb-digest §2.11, the
+Go lifecycle's ``BuildEnvIncludelist`` plus the POSIX path variables): anything else a CI
+runner or builder sets, tokens included, stays out. ``CNB_STACK_ID`` is deprecated (API 0.12)."""
 
 
 def lifecycle_base_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The lifecycle's own environment minus credentials and the platform's ``CNB_*`` inputs
-    (those reserved for buildpacks are set explicitly by ``buildpack_env``)."""
+    """The allowlisted part (``BASE_ALLOWLIST``) of the lifecycle's own environment."""
     env = os.environ if environ is None else environ
-    return {k: v for k, v in env.items()
-            if k not in SECRETS and (not k.startswith("CNB_") or k in KEPT_CNB)}
+    return {k: v for k, v in env.items() if k in BASE_ALLOWLIST}
 
 
 def apply_user_env(env: Mapping[str, str], user: Mapping[str, str]) -> dict[str, str]:

@@ -171,7 +171,8 @@ def test_detect_environment(tmp_path: Path) -> None:
         '[run-image]\nreference = "r"\nimage = "i"\n[run-image.target]\nos = "linux"\n'
         'arch = "amd64"\n[run-image.target.distro]\nname = "ubuntu"\nversion = "24.04"\n')
     r = detector(tmp_path, ["envdump@1.0.0", "envdump-old@1.0.0", "envdump-clear@1.0.0"],
-                 env={"CNB_REGISTRY_AUTH": '{"reg": "Basic c2VjcmV0"}', "KEEP_ME": "1"})
+                 env={"CNB_REGISTRY_AUTH": '{"reg": "Basic c2VjcmV0"}', "CI_TOKEN": "t0ken",
+                      "https_proxy": "http://proxy:3128"})
     assert r.code == 0, r.out
 
     def env_of(name: str) -> dict[str, str]:
@@ -186,7 +187,9 @@ def test_detect_environment(tmp_path: Path) -> None:
     assert (new["CNB_TARGET_OS"], new["CNB_TARGET_ARCH"]) == ("linux", "amd64")
     assert (new["CNB_TARGET_DISTRO_NAME"], new["CNB_TARGET_DISTRO_VERSION"]) == ("ubuntu",
                                                                                    "24.04")
-    assert new["CNB_EXEC_ENV"] == "production" and new["FOO"] == "bar" and new["KEEP_ME"] == "1"
+    assert new["CNB_EXEC_ENV"] == "production" and new["FOO"] == "bar"
+    # only the allowlist of the lifecycle's own environment passes (cnb-digest §2.11)
+    assert "CI_TOKEN" not in new and new["https_proxy"] == "http://proxy:3128"
     assert "CNB_PLATFORM_DIR" not in old and "CNB_BUILD_PLAN_PATH" not in old
     assert "CNB_TARGET_OS" not in old and "CNB_EXEC_ENV" not in old and old["FOO"] == "bar"
     assert "FOO" not in clear and clear["CNB_PLATFORM_DIR"] == platform

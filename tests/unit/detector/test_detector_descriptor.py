@@ -143,7 +143,11 @@ def test_buildpack_env_clear_env(tmp_path: Path) -> None:
     assert env["FOO"] == "base"
 
 
-def test_lifecycle_base_env_strips_secrets_and_inputs() -> None:
+def test_lifecycle_base_env_is_the_allowlist() -> None:
     env = procenv.lifecycle_base_env({"CNB_REGISTRY_AUTH": "x", "CNB_LAYERS_DIR": "/l",
-                                      "CNB_STACK_ID": "s", "HOME": "/h", "DOCKER_CONFIG": "/d"})
-    assert env == {"CNB_STACK_ID": "s", "HOME": "/h"}
+                                      "CNB_STACK_ID": "s", "HOME": "/h", "DOCKER_CONFIG": "/d",
+                                      "GITHUB_TOKEN": "t", "AWS_SECRET_ACCESS_KEY": "k",
+                                      "LANG": "C.UTF-8", "PATH": "/bin", "CPATH": "/i",
+                                      "https_proxy": "http://p", "HOSTNAME": "h"})
+    assert env == {"CNB_STACK_ID": "s", "HOME": "/h", "PATH": "/bin", "CPATH": "/i",
+                   "https_proxy": "http://p", "HOSTNAME": "h"}

@@ -10,22 +10,21 @@ directory is the app. The build side lives in ``lifecycle.sdk.build_context``.
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from types import MappingProxyType
+from typing import Any, NamedTuple, NoReturn
 
 from lifecycle.sdk import toml
 from lifecycle.sdk.errors import BuildpackError, DetectOutcome, SdkError
+from lifecycle.sdk.log import Log
 from lifecycle.sdk.plan import Alternative, BuildPlan
 
-log = logging.getLogger("buildpack.sdk")
+log = Log("buildpack.sdk")
 
 
-@dataclass(frozen=True, slots=True)
-class Target:
+class Target(NamedTuple):
     """The run image target (``CNB_TARGET_*``, Buildpack API 0.10+); empty when unknown."""
 
     os: str = ""
@@ -43,15 +42,14 @@ class Target:
                    get("DISTRO_VERSION"))
 
 
-@dataclass(frozen=True, slots=True)
-class BuildpackInfo:
+class BuildpackInfo(NamedTuple):
     """The running buildpack's ``buildpack.toml``: id, version, api, name and ``[metadata]``."""
 
     id: str
     version: str
     api: str = ""
     name: str = ""
-    metadata: Mapping[str, Any] = field(default_factory=dict)
+    metadata: Mapping[str, Any] = MappingProxyType({})
 
     @classmethod
     def load(cls, buildpack_dir: Path) -> BuildpackInfo:
@@ -99,7 +97,7 @@ class Context:
         self.exec_env = environ.get("CNB_EXEC_ENV", "") or "production"
         self.platform_env = read_env_dir(self.platform_dir / "env")
         """User-provided ``<platform>/env/`` values (readable even with ``clear-env``)."""
-        self.log = logging.getLogger(f"buildpack.{self.buildpack.id}")
+        self.log = Log(f"buildpack.{self.buildpack.id}")
 
     def app_file(self, *parts: str) -> Path:
         """A path inside the app directory."""

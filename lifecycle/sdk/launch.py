@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from lifecycle.sdk.errors import SdkError
 from lifecycle.sdk.layer import check_process_type
 
 
-@dataclass(frozen=True, slots=True)
-class Process:
+class Process(NamedTuple):
     """A process type: ``command`` always runs (direct, no shell); ``args`` are defaults the
     user may replace."""
 

@@ -9,13 +9,12 @@ build 0 or 1. Logging goes to stdout (info) and stderr (warnings and errors), as
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
-import traceback
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, NoReturn
 
+from lifecycle.sdk import log
 from lifecycle.sdk.context import DetectContext
 from lifecycle.sdk.errors import (
     BUILD_FAILURE,
@@ -33,32 +32,9 @@ if TYPE_CHECKING:  # imported when a build runs: bin/detect never needs it
 BuildFn = Callable[["BuildContext"], None]
 
 
-class _StdHandler(logging.Handler):
-    """Info and debug lines to the current ``sys.stdout``, warnings and errors (with their
-    level) to the current ``sys.stderr``."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            text = record.getMessage()
-            if record.levelno >= logging.WARNING:
-                sys.stdout.flush()
-                sys.stderr.write(f"{record.levelname}: {text}\n")
-                sys.stderr.flush()
-            else:
-                sys.stdout.write(text + "\n")
-                sys.stdout.flush()
-        except Exception:  # the logging module's contract: never raise from emit
-            self.handleError(record)
-
-
 def configure_logging(environ: Mapping[str, str]) -> None:
-    """Send the ``buildpack`` loggers to stdout/stderr (once); ``BP_LOG_LEVEL=debug``."""
-    root = logging.getLogger("buildpack")
-    if not any(isinstance(h, _StdHandler) for h in root.handlers):
-        root.addHandler(_StdHandler())
-    debug = environ.get("BP_LOG_LEVEL", "").lower() == "debug"
-    root.setLevel(logging.DEBUG if debug else logging.INFO)
-    root.propagate = False
+    """``BP_LOG_LEVEL=debug`` shows the SDK's debug lines (``lifecycle.sdk.log``)."""
+    log.configure(environ)
 
 
 def _report(exc: BaseException, environ: Mapping[str, str]) -> None:
@@ -66,6 +42,8 @@ def _report(exc: BaseException, environ: Mapping[str, str]) -> None:
     if isinstance(exc, SdkError) and environ.get("BP_LOG_LEVEL", "").lower() != "debug":
         sys.stderr.write(f"ERROR: {exc}\n")
     else:
+        import traceback
+
         traceback.print_exception(exc, file=sys.stderr)
     sys.stderr.flush()
 

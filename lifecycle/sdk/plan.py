@@ -8,19 +8,18 @@ document builders; the contexts do the file I/O.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from lifecycle.sdk.errors import SdkError
 from lifecycle.sdk.layer import normalize
 
 
-@dataclass(frozen=True, slots=True)
-class PlanEntry:
+class PlanEntry(NamedTuple):
     """One Buildpack Plan entry given to ``bin/build``: a dependency name and its metadata."""
 
     name: str
-    metadata: Mapping[str, Any] = field(default_factory=dict)
+    metadata: Mapping[str, Any] = MappingProxyType({})
 
 
 def parse_entries(doc: Mapping[str, Any], source: str) -> tuple[PlanEntry, ...]:

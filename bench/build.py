@@ -15,6 +15,10 @@ does):
 ``--requirements FILE`` replaces the example's requirements.txt (waitress alone, a 56 kB pure
 Python wheel: the cold build is then mostly fixed per-build costs, so the ratio is pessimistic).
 
+Then the same three builds through the CLI, each a new process (``python -m lifecycle.cli.main
+build``), as a user sees them: interpreter start-up and imports (printed alone) included; no
+target is set on these.
+
 Prints each end-to-end time with the per-phase timings and the exporter's layer counts, the
 ratio no-op/cold (target < 0.2), and checks: the no-op rebuild gives the same digest, and
 both rebuilds reuse the dependency layer (the python buildpack's "Reusing the venv layer", read
@@ -154,6 +158,33 @@ def timed_build(name: str, app: Path, home: Path, sandbox: str, clear_cache: boo
                b"".join(out).decode(errors="replace"), layers)
 
 
+# --- the same through the CLI ---------------------------------------------------------------
+def cli_builds(app: Path, home: Path, sandbox: str) -> tuple[tuple[float, float, float], float]:
+    """Seconds of cold, no-op and code-change ``pypack build`` as new processes (what a user
+    sees: interpreter start-up and imports included), and of the start-up and imports alone."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYPACK_HOME"] = str(home)  # bytecode cached, as in any pip-installed copy
+
+    def run(*argv: str) -> float:
+        t = time.perf_counter()
+        proc = subprocess.run([sys.executable, *argv], capture_output=True, text=True, env=env)
+        seconds = time.perf_counter() - t
+        if proc.returncode != 0:
+            raise SystemExit(f"{' '.join(argv)} failed:\n{proc.stdout}{proc.stderr}")
+        return seconds
+
+    build = ("-m", "lifecycle.cli.main", "build", IMAGE, "--path", str(app), "--sandbox", sandbox)
+    run("-c", "import lifecycle.cli.build")  # writes the bytecode caches if missing
+    forget_image(home)
+    cold = run(*build, "--clear-cache")
+    noop = run(*build)
+    with open(app / "app.py", "a") as f:
+        f.write("# another code change for bench/build.py\n")
+    code = run(*build)
+    start = min(run("-c", "import lifecycle.cli.build") for _ in range(3))
+    return (cold, noop, code), start
+
+
 # --- the reference: a plain host install -----------------------------------------------------
 def pip_reference(app: Path, scratch: Path) -> tuple[float, str]:
     """Seconds for ``python3 -m venv V && V/bin/pip install -r requirements.txt`` and where
@@ -195,6 +226,7 @@ def bench(home: Path, scratch: Path, sandbox: str, verbose: bool,
     with open(app / "app.py", "a") as f:
         f.write("# a code change for bench/build.py\n")
     code = timed_build("code-change rebuild", app, home, sandbox, False, verbose)
+    cli_runs = cli_builds(app, home, sandbox)
     ref, source = pip_reference(app, scratch)
 
     for r in (cold, noop, code):
@@ -206,6 +238,11 @@ def bench(home: Path, scratch: Path, sandbox: str, verbose: bool,
     print(f"  reference: python3 -m venv + pip install -r requirements.txt on the host: "
           f"{ref:.2f} s (cold build {cold.seconds / ref:.1f}x of it, no-op rebuild "
           f"{noop.seconds / ref:.2f}x); packages from: {source}")
+    (c_cold, c_noop, c_code), start = cli_runs
+    print(f"  the same through the CLI (`python -m lifecycle.cli.main build ...`, each a new "
+          f"process; no target): cold {c_cold:.2f} s, no-op {c_noop:.2f} s, code change "
+          f"{c_code:.2f} s, ratio no-op/cold {c_noop / c_cold:.3f}; of each, {start:.2f} s is "
+          "interpreter start-up and imports (`python -c 'import lifecycle.cli.build'`)")
     checks = {
         "cold build installed the dependencies": INSTALLED in cold.output,
         "no-op rebuild: same digest": noop.digest == cold.digest,

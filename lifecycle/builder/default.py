@@ -80,7 +80,6 @@ def _recorded(ctx: Context) -> dict[str, str]:
 
 def ensure(ctx: Context) -> ImageValue:
     """The default builder from the store, made (or remade) first when its key changed."""
-    from lifecycle.builder.create import CreateOptions, create_builder
     from lifecycle.resources import default_builder_config
 
     config = default_builder_config()
@@ -97,6 +96,8 @@ def ensure(ctx: Context) -> ImageValue:
         img = ctx.store.image(IMAGE)
         if str(img.digest()) == seen.get("digest"):
             return img
+    from lifecycle.builder.create import CreateOptions, create_builder
+
     level = log.level
     log.setLevel(max(level, logging.WARNING) if level <= logging.INFO else level)
     try:

@@ -76,9 +76,16 @@ def open_image(location: str, ctx: Context, platform: Platform | None = None) ->
         return Layout(loc.ref).image(loc.tag, platform=platform)
     if loc.transport == "docker-archive":
         return read_docker_archive(loc.ref, loc.tag)
+    from lifecycle.errors import RegistryError
     from lifecycle.oci.remote import read_image
 
-    return read_image(ctx.registry, Reference.parse(loc.ref), platform)
+    ref = Reference.parse(loc.ref)
+    try:
+        return read_image(ctx.registry, ref, platform)
+    except RegistryError as e:  # say where else it was looked for (a typo'd local name)
+        raise type(e)(f"image {location!r} is not in the local store "
+                      f"({ctx.store.layout.path}), and from its registry: {e}",
+                      status=e.status, codes=e.codes) from e
 
 
 def write_image(img: Image, location: str, ctx: Context,

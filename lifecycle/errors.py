@@ -42,6 +42,10 @@ class ImageError(LifecycleError):
     """An image, layout, archive or blob is missing, malformed or fails digest verification."""
 
 
+class ImageNotFoundError(ImageError):
+    """The local store (or a layout) has no image of that name."""
+
+
 class DigestMismatchError(ImageError):
     """Bytes read do not hash to the digest they were addressed by."""
 

@@ -24,7 +24,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from lifecycle.errors import ImageError, LifecycleError
+from lifecycle.errors import ImageNotFoundError, LifecycleError
 from lifecycle.oci.digest import Digest
 from lifecycle.oci.image import Image, ImageValue
 from lifecycle.oci.layout import REF_NAME, Layout
@@ -102,7 +102,8 @@ class Store:
         """The image called ``name``; ImageError naming it if absent."""
         ref = normalize(name)
         if ref not in self.layout.refs():
-            raise ImageError(f"image {name!r} is not in the local store {self.layout.path}")
+            raise ImageNotFoundError(f"image {name!r} is not in the local store "
+                                     f"{self.layout.path}")
         return self.layout.image(ref, platform=platform)
 
     def put(self, img: Image, name: str, extra_tags: tuple[str, ...] = ()) -> Digest:
@@ -118,7 +119,7 @@ class Store:
         ref = normalize(name)
         with self._locked():
             if ref not in self.layout.refs():
-                raise ImageError(f"image {name!r} is not in the local store")
+                raise ImageNotFoundError(f"image {name!r} is not in the local store")
             self.layout.remove_ref(ref)
 
     def list(self) -> list[Entry]:

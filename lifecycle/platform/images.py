@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from lifecycle.errors import ImageError, RegistryNotFoundError
+from lifecycle.errors import ImageError, ImageNotFoundError, RegistryNotFoundError
 from lifecycle.oci.image import Image
 from lifecycle.oci.layout import Layout
 from lifecycle.oci.reference import Reference
@@ -78,7 +78,7 @@ class LayoutImages:
             direct = Path(name)
             if (direct / "index.json").is_file():
                 return Layout(direct)
-            raise ImageError(f"image {name}: no OCI layout at {path}")
+            raise ImageNotFoundError(f"image {name}: no OCI layout at {path}")
         return Layout(path)
 
     def open(self, name: str) -> Image:
@@ -112,9 +112,5 @@ class ClientImages:
         """None when the store and the registry have no such image."""
         try:
             return self.open(name)
-        except RegistryNotFoundError:
+        except (RegistryNotFoundError, ImageNotFoundError):
             return None
-        except ImageError as e:
-            if "not in the local store" in str(e) or "no OCI layout" in str(e):
-                return None
-            raise

@@ -1,7 +1,8 @@
 """Bounded exponential backoff for registry requests, honouring ``Retry-After``.
 
 OCI distribution-spec v1.1 lets registries answer 429 ``TOOMANYREQUESTS`` and 5xx; RFC 9110 §10.2.3
-defines ``Retry-After`` (seconds or an HTTP date). Connection errors and timeouts are retried too.
+defines ``Retry-After`` (seconds or an HTTP date). Connection errors and timeouts are retried too,
+except a host name DNS says does not exist.
 The sleep function is injectable so tests never wait.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -64,6 +66,23 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
+def unknown_host(e: BaseException) -> bool:
+    """True when ``e`` (or an exception it wraps) says the host name does not exist (DNS
+    ``EAI_NONAME``): another try cannot help. A temporary DNS failure (``EAI_AGAIN``) is not."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [e]
+    while todo:
+        cur = todo.pop()
+        if cur is None or id(cur) in seen:
+            continue
+        seen.add(id(cur))
+        if isinstance(cur, socket.gaierror):
+            return cur.errno in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", None))
+        todo += [cur.__cause__, cur.__context__, getattr(cur, "reason", None),
+                 *(a for a in cur.args if isinstance(a, BaseException))]
+    return False
+
+
 def with_retries(policy: RetryPolicy, send: Callable[[], requests.Response],
                  what: str) -> requests.Response:
     """Call ``send`` until it gives a non-retryable response or tries run out.
@@ -77,7 +96,7 @@ def with_retries(policy: RetryPolicy, send: Callable[[], requests.Response],
         try:
             resp = send()
         except (requests.ConnectionError, requests.Timeout) as e:
-            if last:
+            if last or unknown_host(e):
                 raise
             wait = policy.delay(attempt)
             log.info("%s: %s, retrying in %.1fs", what, type(e).__name__, wait)

@@ -20,7 +20,7 @@ import requests.auth
 
 from lifecycle.errors import RegistryError
 from lifecycle.oci.reference import api_host
-from lifecycle.oci.registry.retry import RetryPolicy, with_retries
+from lifecycle.oci.registry.retry import RetryPolicy, unknown_host, with_retries
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +131,9 @@ class Transport:
                 f"{what}: TLS verification failed for {host}: {_reason(e)}; if you trust the "
                 "network, name the registry as insecure") from e
         except (requests.ConnectionError, requests.Timeout) as e:
+            if unknown_host(e):
+                raise RegistryError(f"{what}: cannot reach {host}: no such host (DNS), or no "
+                                    "network") from e
             raise RegistryError(f"{what}: cannot reach {host}: {_reason(e)}") from e
         except requests.RequestException as e:
             raise RegistryError(f"{what}: request to {host} failed: {_reason(e)}") from e

@@ -83,3 +83,34 @@ def test_non_retryable_statuses_return_at_once(status: int) -> None:
     sleeps: list[float] = []
     resp = with_retries(RetryPolicy(sleep=sleeps.append), lambda: response(status), "x")
     assert resp.status_code == status and sleeps == []
+
+
+def test_an_unknown_host_is_not_retried() -> None:
+    import socket
+
+    sleeps: list[float] = []
+    calls: list[int] = []
+
+    def send() -> requests.Response:
+        calls.append(1)
+        try:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        except socket.gaierror as e:
+            raise requests.ConnectionError(e) from e
+
+    with pytest.raises(requests.ConnectionError):
+        with_retries(RetryPolicy(attempts=3, sleep=sleeps.append), send, "x")
+    assert (len(calls), sleeps) == (1, [])
+
+
+def test_a_temporary_dns_failure_is_retried() -> None:
+    import socket
+
+    sleeps: list[float] = []
+
+    def send() -> requests.Response:
+        raise requests.ConnectionError(socket.gaierror(socket.EAI_AGAIN, "try again"))
+
+    with pytest.raises(requests.ConnectionError):
+        with_retries(RetryPolicy(attempts=3, sleep=sleeps.append), send, "x")
+    assert len(sleeps) == 2

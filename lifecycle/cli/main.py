@@ -91,13 +91,34 @@ def _verbose() -> bool:
 @click.option("-q", "--quiet", is_flag=True, help="Only errors.")
 def cli(verbose: bool, quiet: bool) -> None:
     """Build OCI images from source with Cloud Native Buildpacks: no Docker, no root."""
+    import os
+
+    from lifecycle import progress
+
     level = logging.DEBUG if verbose else logging.ERROR if quiet else logging.INFO
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(logging.Formatter("%(message)s"))
     root = logging.getLogger("lifecycle")
     root.handlers[:] = [handler]
     root.setLevel(level)
     root.propagate = False
+    setting = "off" if quiet else os.environ.get("PYPACK_PROGRESS", "auto")
+    reporter = progress.for_terminal(sys.stderr, setting)
+    progress.install(reporter)
+    click.get_current_context().call_on_close(reporter.close)
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time, so log lines print above rich's
+    progress bars (which redirect it while they show)."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
 
 
 @cli.group("lifecycle")

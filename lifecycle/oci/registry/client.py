@@ -13,11 +13,12 @@ import json
 import logging
 import threading
 from collections.abc import Iterable, Sequence
-from typing import BinaryIO, Literal, NamedTuple, cast
+from typing import IO, BinaryIO, Literal, NamedTuple, cast
 from urllib.parse import urljoin
 
 import requests
 
+from lifecycle import progress
 from lifecycle.errors import AuthError, RegistryError
 from lifecycle.oci import mediatypes
 from lifecycle.oci.digest import Digest, VerifyingReader
@@ -158,7 +159,10 @@ class RegistryClient:
             with resp:
                 raise errors.from_response(resp, context=f"pull from {repo}",
                                            registry=repo.registry, subject=f"blob {digest}")
-        return VerifyingReader(cast(BinaryIO, resp.raw), digest, what=f"blob from {repo}")
+        size = int(resp.headers.get("Content-Length") or 0)
+        task = progress.track(f"Downloading {digest.hex[:12]}", size)
+        return VerifyingReader(cast(BinaryIO, progress.CountingReader(resp.raw, task)), digest,
+                               what=f"blob from {repo}")
 
     def fetch_blob(self, repo: Repository, digest: Digest) -> bytes:
         """A whole blob in memory, digest verified (configs and small blobs)."""
@@ -201,16 +205,22 @@ class RegistryClient:
                 return "mounted"
         if location is None:
             location = upload.start_upload(self, repo)
-        if blob.size > self.chunk_size:
-            location = upload.patch_chunks(self, repo, location, blob, self.chunk_size)
-            upload.finish(self, repo, location, blob.digest, None)
-        else:
-            cursor = Cursor(blob, f"upload of {blob.digest}")
-            try:
-                upload.finish(self, repo, location, blob.digest,
-                              upload.slicer(cursor, 0, blob.size))
-            finally:
-                cursor.close()
+        task = progress.track(f"Uploading {blob.digest.hex[:12]}", blob.size)
+        counted = BlobSource(blob.digest, blob.size,
+                             lambda: cast(IO[bytes], progress.CountingReader(blob.open(), task)))
+        try:
+            if blob.size > self.chunk_size:
+                location = upload.patch_chunks(self, repo, location, counted, self.chunk_size)
+                upload.finish(self, repo, location, blob.digest, None)
+            else:
+                cursor = Cursor(counted, f"upload of {blob.digest}")
+                try:
+                    upload.finish(self, repo, location, blob.digest,
+                                  upload.slicer(cursor, 0, blob.size))
+                finally:
+                    cursor.close()
+        finally:
+            task.finish()
         self._count(repo, blob.digest, uploaded=1, nbytes=blob.size)
         log.info("uploaded blob %s (%d bytes) to %s", blob.digest, blob.size, repo)
         return "uploaded"

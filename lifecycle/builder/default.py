@@ -78,6 +78,24 @@ def _recorded(ctx: Context) -> dict[str, str]:
     return doc if isinstance(doc, dict) else {}
 
 
+def build_default_stack(stack_dir: Path, ctx: Context) -> None:
+    """``pypack stack build default``, from its lock; when that fails (a Debian point release
+    or security update removes locked versions from the mirror), again with the mirror's
+    current versions, so a first ``pypack build`` still works. The shipped lock is left as it
+    is; the images then differ from it (``pypack stack build default --update`` records them)."""
+    from lifecycle.errors import StackBuildError
+    from lifecycle.stack.build import StackBuildOptions
+    from lifecycle.stack.build import build as build_stack
+
+    try:
+        build_stack(StackBuildOptions(str(stack_dir)), ctx.store)
+    except StackBuildError as e:
+        log.warning("warning: the default stack did not build from its lock (%s); building it "
+                    "from the mirror's current package versions instead",
+                    str(e).splitlines()[0])
+        build_stack(StackBuildOptions(str(stack_dir), update=True, write_lock=False), ctx.store)
+
+
 def ensure(ctx: Context) -> ImageValue:
     """The default builder from the store, made (or remade) first when its key changed."""
     from lifecycle.resources import default_builder_config
@@ -86,10 +104,7 @@ def ensure(ctx: Context) -> ImageValue:
     if not all(ctx.store.has(n) for n in STACK_IMAGES):
         log.info("The default stack is not built yet: building it now (first use only; "
                  "a few minutes)")
-        from lifecycle.stack.build import StackBuildOptions
-        from lifecycle.stack.build import build as build_stack
-
-        build_stack(StackBuildOptions(str(config.parent)), ctx.store)
+        build_default_stack(config.parent, ctx)
     key = current_key(ctx)
     seen = _recorded(ctx)
     if seen.get("key") == key and ctx.store.has(IMAGE):

@@ -44,13 +44,15 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class StackBuildOptions:
     """``source``: a stack name, directory or stack.toml; ``mirrors``: --mirror values;
-    ``update``: ignore the lock and refresh it; ``rebuild``: build even when up to date."""
+    ``update``: ignore the lock and refresh it; ``rebuild``: build even when up to date;
+    ``write_lock``: False leaves the lock file as it is (e.g. the shipped default stack's)."""
 
     source: str
     mirrors: tuple[str, ...] = ()
     update: bool = False
     rebuild: bool = False
     insecure_registries: tuple[str, ...] = ()
+    write_lock: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,12 +171,14 @@ def build(opts: StackBuildOptions, store: Store | None = None) -> StackBuildResu
     try:
         ictx = inhouse.Context(work, st.cache_dir, st.layout.blobs, opts.mirrors, epoch,
                                defn.arch)
-        result = _build_in(defn, inputs, st, work, hooks, _Based(bases, valid, extra, ictx))
+        key, built, new_lock = _build_in(defn, inputs, st, work, hooks,
+                                         _Based(bases, valid, extra, ictx))
     finally:
         shutil.rmtree(work, ignore_errors=True)
         tidy_cache(cache)
-    return StackBuildResult(defn.name, result[0], result[1], defn.lock_path,
-                            lock_written=result[2], seconds=time.monotonic() - start)
+    written = _write_lock(defn, old, new_lock) if opts.write_lock else False
+    return StackBuildResult(defn.name, key, built, defn.lock_path, lock_written=written,
+                            seconds=time.monotonic() - start)
 
 
 def tidy_cache(cache: Path) -> Path:
@@ -208,7 +212,7 @@ class _Based:
 
 
 def _build_in(defn: StackDefinition, inputs: plan.BuildInputs, st: Store, work: Path,
-              hooks: str, based: _Based) -> tuple[str, tuple[BuiltImage, ...], bool]:
+              hooks: str, based: _Based) -> tuple[str, tuple[BuiltImage, ...], stacklock.Lock]:
     made = {s.role: inhouse.make(defn, s, based.bases[s.role], based.entries.get(s.role),
                                  based.ctx) for s in defn.images() if s.base is not None}
     tars: dict[str, Path] = {}
@@ -250,7 +254,7 @@ def _build_in(defn: StackDefinition, inputs: plan.BuildInputs, st: Store, work: 
         digest = st.put(img, spec.name)
         log.info("stored %s (%s)", spec.name, digest)
         built.append(BuiltImage(spec.role, spec.name, str(digest)))
-    return key, tuple(built), _write_lock(defn, inputs.lock, new_lock)
+    return key, tuple(built), new_lock
 
 
 def _store_based(defn: StackDefinition, spec: ImageSpec, base: inhouse.Base,

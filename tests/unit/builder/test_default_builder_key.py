@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from lifecycle.builder.default import fingerprint, plan_key
 
 
@@ -43,3 +45,26 @@ def test_key_ignores_bytecode_but_not_mtimes(tmp_path: Path) -> None:
     st = (pkg / "a.py").stat()
     os.utime(pkg / "a.py", ns=(st.st_atime_ns, st.st_mtime_ns + 1))
     assert plan_key("v", fingerprint([pkg]), {}) != key
+
+
+def test_default_stack_falls_back_to_current_versions(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch,
+                                                      caplog: pytest.LogCaptureFixture) -> None:
+    """A lock whose versions left the mirror must not break a first ``pypack build``."""
+    from lifecycle.builder.default import build_default_stack
+    from lifecycle.client import Context
+    from lifecycle.errors import StackBuildError
+    from lifecycle.stack import build as stack_build
+
+    calls: list[stack_build.StackBuildOptions] = []
+
+    def fake(opts: stack_build.StackBuildOptions, store: object = None) -> None:
+        calls.append(opts)
+        if not opts.update:
+            raise StackBuildError("mmdebstrap failed for build+run image (exit 1); last "
+                                  "output:\n  E: Version '1.0' for 'foo' was not found")
+
+    monkeypatch.setattr(stack_build, "build", fake)
+    build_default_stack(tmp_path, Context(store_root=str(tmp_path / "home")))
+    assert [(c.update, c.write_lock) for c in calls] == [(False, True), (True, False)]
+    assert "did not build from its lock (mmdebstrap failed" in caplog.text

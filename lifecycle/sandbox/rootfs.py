@@ -17,6 +17,12 @@ Python buildpacks (``/cnb/buildpacks``) are byte-compiled once here, by the imag
 sandbox the root is read-only, so otherwise every ``bin/detect`` and ``bin/build`` would compile
 its modules again (about 10 ms each). Only this private copy changes, never an image; without
 bubblewrap or a ``python3`` in the image nothing is compiled.
+
+``prepare`` is what ``pypack run`` uses: a CNB app image's run image layers are unpacked once
+into ``<store>/rootfs/base-<sha256 of their diffIDs>``, shared by every build on that run image,
+and only its app layers into ``<store>/rootfs/app-<manifest digest hex>``; the sandbox binds the
+latter's top-level directories over the former (``layered.py``, which also says when an image is
+unpacked whole instead). Same temp-dir-and-rename discipline and extractor for all three.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import os
 import shutil
 import tarfile
 import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -34,7 +41,17 @@ from lifecycle.errors import ImageError
 from lifecycle.oci.digest import Digest
 from lifecycle.oci.extract import _Extractor, clean_name
 from lifecycle.oci.image import Image
+from lifecycle.oci.layer import Layer
 from lifecycle.oci.tarball import READ_SIZE
+from lifecycle.sandbox.layered import (
+    Fallback,
+    Root,
+    Split,
+    base_conflict,
+    entry_problem,
+    split,
+    top_of,
+)
 from lifecycle.sandbox.mounts import ensure, resolve_inside
 from lifecycle.store import Store
 
@@ -42,6 +59,9 @@ log = logging.getLogger(__name__)
 
 SKELETON = ("/proc", "/dev", "/tmp")
 """Directories every unpacked root file system gets (bubblewrap's mount points)."""
+
+Check = Callable[[tarfile.TarInfo], str | None]
+"""Looks at each tar entry before it is applied: a reason to stop, or None."""
 
 
 def sane_mode(mode: int, is_dir: bool) -> int:
@@ -61,17 +81,108 @@ def unpack(img: Image, store: Store) -> Path:
     final = path_for(img, store)
     if final.is_dir():
         return final
-    store.rootfs_dir.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".unpack-{final.name[:12]}-", dir=store.rootfs_dir))
+    log.info("Unpacking %d layers of %s into %s", len(img.layers()),
+             Digest.of(img.raw_manifest()), final)
+    done = _unpack_into(final, img.layers(), skeleton=True, byte_compile=True)
+    assert isinstance(done, Path)
+    return done
+
+
+def app_path_for(img: Image | Digest, store: Store) -> Path:
+    """Where ``img``'s app layers are (or would be) unpacked (``prepare``)."""
+    return store.rootfs_dir / f"app-{path_for(img, store).name}"
+
+
+def base_path_for(sp: Split, store: Store) -> Path:
+    """Where the run image layers of ``sp`` are (or would be) unpacked (``prepare``)."""
+    return store.rootfs_dir / sp.key
+
+
+def prepare(img: Image, store: Store) -> Root:
+    """``img``'s root file system for ``pypack run``: its run image layers shared, its app
+    layers on their own (module docstring), else the whole image unpacked (``unpack``)."""
+    full = path_for(img, store)
+    if full.is_dir():
+        return Root(full)
+    shared = _shared(img, store)
+    if isinstance(shared, Root):
+        return shared
+    log.debug("unpacking the whole image: %s", shared.reason)
+    return Root(unpack(img, store))
+
+
+def _shared(img: Image, store: Store) -> Root | Fallback:
+    sp = split(img.config())
+    if isinstance(sp, Fallback):
+        return sp
+    upper = unpack_app(img, sp, store)
+    if isinstance(upper, Fallback):
+        return upper
+    base = unpack_base(img, sp, store)
+    tops = tuple(sorted(os.listdir(upper)))
+    problem = base_conflict(base, upper, tops)
+    if problem is not None:
+        _remove_dir(upper, store)
+        return Fallback(problem)
+    return Root(base, upper, tops)
+
+
+def unpack_base(img: Image, sp: Split, store: Store) -> Path:
+    """The first ``len(sp.base)`` layers of ``img`` in ``store``, unpacked now unless they
+    already are (with the SKELETON directories; not byte-compiled)."""
+    final = base_path_for(sp, store)
+    if final.is_dir():
+        return final
+    layers = img.layers()[:len(sp.base)]
+    log.info("Unpacking the %d run image layers of %s into %s", len(layers),
+             Digest.of(img.raw_manifest()), final)
+    done = _unpack_into(final, layers, skeleton=True)
+    assert isinstance(done, Path)
+    return done
+
+
+def unpack_app(img: Image, sp: Split, store: Store) -> Path | Fallback:
+    """The layers of ``img`` after ``sp.base`` in ``store``, unpacked now unless they already
+    are; a Fallback (nothing kept) if one of their entries prevents sharing."""
+    final = app_path_for(img, store)
+    if final.is_dir():
+        return final
+    tops: set[str] = set()
+
+    def check(m: tarfile.TarInfo) -> str | None:
+        problem = entry_problem(m, tops)
+        if problem is None and (top := top_of(m.name)):
+            tops.add(top)
+        return problem
+
+    log.debug("unpacking the %d app layers of %s into %s", sp.app,
+              Digest.of(img.raw_manifest()), final)
     try:
-        log.info("Unpacking %d layers of %s into %s", len(img.layers()),
-                 Digest.of(img.raw_manifest()), final)
-        for layer in img.layers():
+        return _unpack_into(final, img.layers()[len(sp.base):], check=check)
+    except ImageError as e:  # the whole image will tell, if it is broken
+        return Fallback(f"app layers: {e}")
+
+
+def _unpack_into(final: Path, layers: Sequence[Layer], *, skeleton: bool = False,
+                 byte_compile: bool = False, check: Check | None = None) -> Path | Fallback:
+    """Apply ``layers`` to a temp dir renamed to ``final`` (module docstring), adding the
+    SKELETON directories and byte-compiling the buildpacks if asked; a Fallback, with nothing
+    left behind, if ``check`` gave a reason."""
+    store_dir = final.parent
+    store_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".unpack-{final.name[:12]}-", dir=store_dir))
+    try:
+        for layer in layers:
             with layer.open_uncompressed() as stream:
-                extract_layer(stream, tmp)
-        for d in SKELETON:
-            ensure(tmp, resolve_inside(tmp, d), is_dir=True)
-        precompile(tmp)
+                problem = extract_layer(stream, tmp, check)
+            if problem is not None:
+                _rmtree(tmp)
+                return Fallback(problem)
+        if skeleton:
+            for d in SKELETON:
+                ensure(tmp, resolve_inside(tmp, d), is_dir=True)
+        if byte_compile:
+            precompile(tmp)
         os.chmod(tmp, 0o755)
         try:
             os.rename(tmp, final)
@@ -117,8 +228,13 @@ def precompile(root: Path) -> bool:
 
 
 def remove(img: Image | Digest, store: Store) -> bool:
-    """Delete ``img``'s unpacked root file system; False if there was none."""
-    final = path_for(img, store)
+    """Delete ``img``'s unpacked root file system and app layers (``prepare``; a shared base
+    stays); False if there was neither."""
+    whole = _remove_dir(path_for(img, store), store)
+    return _remove_dir(app_path_for(img, store), store) or whole
+
+
+def _remove_dir(final: Path, store: Store) -> bool:
     if not final.is_dir():
         return False
     doomed = Path(tempfile.mkdtemp(prefix=".remove-", dir=store.rootfs_dir))
@@ -131,13 +247,18 @@ def remove(img: Image | Digest, store: Store) -> bool:
     return True
 
 
-def extract_layer(stream: BinaryIO, dest: str | os.PathLike[str]) -> None:
-    """Apply one uncompressed layer tar onto ``dest`` (safe, rootless; module docstring)."""
+def extract_layer(stream: BinaryIO, dest: str | os.PathLike[str],
+                  check: Check | None = None) -> str | None:
+    """Apply one uncompressed layer tar onto ``dest`` (safe, rootless; module docstring).
+    ``check`` sees each entry first: if it gives a reason, extraction stops there (``dest``
+    half done) and the reason is returned; else None."""
     ex = _Extractor(os.path.realpath(dest), allow_special=True, same_owner=False)
     skipped: set[str] = set()
     try:
         with tarfile.open(fileobj=stream, mode="r|") as tf:
             for m in tf:
+                if check is not None and (problem := check(m)) is not None:
+                    return problem
                 if m.ischr() or m.isblk() or (m.islnk() and clean_name(m.linkname) in skipped):
                     skipped.add(clean_name(m.name))
                     continue
@@ -152,6 +273,7 @@ def extract_layer(stream: BinaryIO, dest: str | os.PathLike[str]) -> None:
         raise ImageError(f"unpacking into {dest}: {e.filename or ''}: {e.strerror}") from e
     if skipped:
         log.debug("skipped %d device nodes (the sandbox has its own /dev)", len(skipped))
+    return None
 
 
 def _rmtree(path: Path) -> None:

@@ -1,7 +1,8 @@
 """``pypack run``: run an image's process rootless, without a container engine.
 
 design.md §4, issue 6 "pypack run". The image (the local store first) is unpacked once into the
-store (``rootfs.py``) and its process runs there under bubblewrap (``bwrap.py``) as a
+store (``rootfs.prepare``: a CNB app image's run image layers once per run image, its app layers
+bound over them, ``layered.py``) and its process runs there under bubblewrap (``bwrap.py``) as a
 container engine would run it: the config's Entrypoint and Cmd (ARGS replace Cmd), or
 ``/cnb/process/<TYPE>`` for ``--process TYPE`` (CNB app images; ARGS are appended), with the
 config's Env (then ``--env``), WorkingDir and User, the host network, stdin/stdout/stderr of
@@ -28,7 +29,7 @@ from lifecycle.oci.config import RunConfig
 from lifecycle.sandbox import Command
 from lifecycle.sandbox.binds import Bind
 from lifecycle.sandbox.bwrap import BwrapRunner
-from lifecycle.sandbox.mounts import resolve_inside
+from lifecycle.sandbox.layered import Root, as_root
 
 log = logging.getLogger(__name__)
 
@@ -140,42 +141,45 @@ def plan_run(config: RunConfig, opts: RunOptions, accounts: Account,
 
 
 # --- edge --------------------------------------------------------------------------------------
-def read_inside(rootfs: Path, inside: str) -> str:
+def read_inside(rootfs: Path | Root, inside: str) -> str:
     """The text of file ``inside`` in ``rootfs`` (symlinks resolved in it); "" if absent."""
-    path = rootfs / resolve_inside(rootfs, inside).lstrip("/")
+    path = as_root(rootfs).host(inside)
     try:
         return path.read_text("utf-8", "replace") if path.is_file() else ""
     except OSError:
         return ""
 
 
-def check_process(rootfs: Path, plan: RunPlan, opts: RunOptions) -> None:
+def check_process(rootfs: Path | Root, plan: RunPlan, opts: RunOptions) -> None:
     """UsageError naming the available types if ``--process`` names none of them."""
     if opts.process is None:
         return
-    if (rootfs / resolve_inside(rootfs, plan.argv[0]).lstrip("/")).exists():
+    root = as_root(rootfs)
+    if root.host(plan.argv[0]).exists():
         return
-    pdir = rootfs / resolve_inside(rootfs, PROCESS_DIR).lstrip("/")
+    pdir = root.host(PROCESS_DIR)
     have = sorted(p.name for p in pdir.iterdir()) if pdir.is_dir() else []
     raise UsageError(f"image {opts.image} has no process type {opts.process!r}"
                      + (f"; it has: {', '.join(have)}" if have else " (no /cnb/process)"))
 
 
-def run_in(rootfs: Path, plan: RunPlan, opts: RunOptions, scratch: Path,
+def run_in(rootfs: Path | Root, plan: RunPlan, opts: RunOptions, scratch: Path,
            environ: Mapping[str, str] | None = None) -> int:
     """Run ``plan`` in ``rootfs`` attached to this terminal; returns the exit status.
     ``scratch`` is a host directory for the workdir copy (removed afterwards)."""
-    binds: list[Bind] = []
+    root = as_root(rootfs)
+    binds = {b.inside: b for b in root.binds()}
     with tempfile.TemporaryDirectory(prefix="run-", dir=scratch) as tmp:
-        workdir = resolve_inside(rootfs, plan.cwd)
-        src = rootfs / workdir.lstrip("/")
+        workdir = root.resolve(plan.cwd)
+        src = root.where(workdir)
         if not opts.read_only_workdir and workdir != "/" and src.is_dir():
             copy = Path(tmp) / "workdir"
             shutil.copytree(src, copy, symlinks=True)
-            binds.append(Bind(str(copy), workdir))
-        runner = BwrapRunner(rootfs, binds, uid=plan.uid, gid=plan.gid, host_ca=opts.host_ca,
-                             network=opts.network, environ=environ, host_paths=False)
-        log.debug("running %s in %s as %d:%d", plan.argv, rootfs, plan.uid, plan.gid)
+            binds[workdir] = Bind(str(copy), workdir)  # over the upper's read-only bind
+        runner = BwrapRunner(root.base, list(binds.values()), uid=plan.uid, gid=plan.gid,
+                             host_ca=opts.host_ca, network=opts.network, environ=environ,
+                             host_paths=False)
+        log.debug("running %s in %s as %d:%d", plan.argv, root, plan.uid, plan.gid)
         return runner.run_attached(Command(plan.argv, plan.cwd, plan.env))
 
 
@@ -183,17 +187,17 @@ def run_image(opts: RunOptions, environ: Mapping[str, str] | None = None,
               insecure_registries: tuple[str, ...] = ()) -> int:
     """Open, unpack and run ``opts.image``; returns the program's exit status."""
     from lifecycle.client import Context, open_image
-    from lifecycle.sandbox.rootfs import unpack
+    from lifecycle.sandbox.rootfs import prepare
     from lifecycle.sandbox.select import require_userns
 
     env = os.environ if environ is None else environ
     ctx = Context(insecure_registries, environ=environ)
     require_userns()
     img = open_image(opts.image, ctx)
-    rootfs = unpack(img, ctx.store)
-    accounts = Account(read_inside(rootfs, "/etc/passwd"), read_inside(rootfs, "/etc/group"))
+    root = prepare(img, ctx.store)
+    accounts = Account(read_inside(root, "/etc/passwd"), read_inside(root, "/etc/group"))
     plan = plan_run(img.config().config, opts, accounts, env)
-    check_process(rootfs, plan, opts)
+    check_process(root, plan, opts)
     scratch = ctx.store.root / "tmp"
     scratch.mkdir(parents=True, exist_ok=True)
-    return run_in(rootfs, plan, opts, scratch, environ)
+    return run_in(root, plan, opts, scratch, environ)

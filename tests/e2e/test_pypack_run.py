@@ -3,16 +3,21 @@
 
 Each test imports a busybox image into the actor's own local store with ``pypack image
 import`` and runs it with ``pypack run`` (subprocesses, through ``runuser`` for the user).
+An app image built twice with the small test builder (as in test_pypack_build.py) shows that
+a rebuild's run reuses the unpacked run image and unpacks only the app layers.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from pyrootfs_rig import python_rootfs
 from rootfs_rig import busybox_rootfs
 from test_sandbox import Actor, actor_fixture, nonroot_actor_fixture, work_fixture  # noqa: F401
 
@@ -91,3 +96,73 @@ def test_ctrl_c_reaches_the_app(actor: Actor, work: Path) -> None:
             proc.wait()
     assert "app got INT" in out, err
     assert proc.returncode == 5
+
+
+# --- an app image rebuilt: the run image layers are unpacked once ------------------------------
+REPO = Path(__file__).resolve().parents[2]
+HELLO_BP = REPO / "tests" / "testdata" / "exporter" / "buildpacks" / "test_hello" / "0.1.0"
+BUILDER = "test/py-builder"
+APP = """import os, sys
+with open("made.txt", "w") as f:
+    f.write("written")
+dep = open(os.environ["DEP_FILE"]).read().strip()
+print("VERSION", sys.argv[1:], open("made.txt").read(), dep)
+"""
+
+
+def _pypack(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    res = subprocess.run([sys.executable, "-m", "lifecycle.cli.main", *args], env=env, cwd=REPO,
+                         capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
+    assert res.returncode == 0, f"{args}: {res.stdout}{res.stderr}"
+    return res
+
+
+@pytest.fixture(scope="module", name="builder_env")
+def builder_env_fixture(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The environment for a fresh PYPACK_HOME holding the small test builder (host-made
+    Python build/run image + the exporter's fixture buildpack, as test_pypack_build.py)."""
+    from lifecycle import client
+
+    if shutil.which("bwrap") is None:
+        pytest.skip("bubblewrap not installed")
+    home = tmp_path_factory.mktemp("run-home")
+    env = dict(os.environ, PYPACK_HOME=str(home))
+    rootfs = python_rootfs(tmp_path_factory.mktemp("pyroot"))
+    ctx = client.Context(store_root=str(home))
+    img_env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "CNB_USER_ID": "1000",
+               "CNB_GROUP_ID": "1000"}
+    for name in ("test/py-build", "test/py-run"):
+        client.import_image(client.ImportOptions(
+            rootfs=str(rootfs), dest=f"store:{name}", platform="linux/amd64", user="1000:1000",
+            env=img_env, labels={"io.buildpacks.base.distro.name": "host",
+                                 "io.buildpacks.base.distro.version": "1"}), ctx)
+    work = tmp_path_factory.mktemp("builder")
+    shutil.copytree(HELLO_BP, work / "hello")
+    (work / "builder.toml").write_text(
+        '[[buildpacks]]\nuri = "hello"\n\n[[order]]\n[[order.group]]\nid = "test/hello"\n'
+        'version = "0.1.0"\n\n[build]\nimage = "test/py-build"\n\n[[run.images]]\n'
+        'image = "test/py-run"\n')
+    _pypack(env, "builder", "create", BUILDER, "--config", str(work / "builder.toml"))
+    return env
+
+
+def test_rebuilt_app_reuses_the_unpacked_run_image(builder_env: dict[str, str],
+                                                   tmp_path: Path) -> None:
+    rootfs = Path(builder_env["PYPACK_HOME"]) / "rootfs"
+    app = tmp_path / "app"
+    app.mkdir()
+    for version in ("one", "two"):
+        (app / "app.py").write_text(APP.replace("VERSION", f"version {version}"))
+        built = _pypack(builder_env, "build", "runme", "--builder", BUILDER, "--path", str(app))
+        digest = built.stdout.rpartition("(sha256:")[2].partition(")")[0]
+        before = {p.name for p in rootfs.iterdir()}
+        ran = _pypack(builder_env, "run", "runme", "--", "x")
+        assert ran.stdout == f"version {version} ['x'] written dependency payload\n", ran.stderr
+        added = {p.name for p in rootfs.iterdir()} - before
+        bases = sorted(n for n in before | added if n.startswith("base-"))
+        assert len(bases) == 1
+        if version == "one":
+            assert added == {f"app-{digest}", bases[0]}
+        else:
+            assert added == {f"app-{digest}"}  # the run image's layers were not unpacked again
+        assert not (rootfs / f"app-{digest}" / "workspace" / "made.txt").exists()

@@ -14,7 +14,7 @@ import click
 
 from lifecycle import client
 from lifecycle.errors import UsageError
-from lifecycle.store import short
+from lifecycle.store import Store, short
 
 
 def _pairs(values: tuple[str, ...], flag: str) -> dict[str, str]:
@@ -138,13 +138,22 @@ def rm_cmd(names: tuple[str, ...], prune: bool) -> None:
         st.remove(name)
         click.echo(f"removed {name}")
     if prune:
-        click.echo(f"pruned {st.prune()} blobs")
+        _prune(st)
 
 
 @image_group.command("prune")
 def prune_cmd() -> None:
-    """Delete blobs of the local store that no named image uses."""
-    click.echo(f"pruned {client.Context().store.prune()} blobs")
+    """Delete blobs and unpacked root file systems of the local store that no named image
+    uses (builders and run images from elsewhere are unpacked again when next needed)."""
+    _prune(client.Context().store)
+
+
+def _prune(st: Store) -> None:
+    from lifecycle.sandbox import rootfs
+
+    click.echo(f"pruned {st.prune()} blobs")
+    dirs, nbytes = rootfs.prune(st)
+    click.echo(f"pruned {dirs} unpacked root file systems ({_human(nbytes)})")
 
 
 def _human(size: int) -> str:

@@ -27,6 +27,7 @@ unpacked whole instead). Same temp-dir-and-rename discipline and extractor for a
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
@@ -37,7 +38,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from lifecycle.errors import ImageError
+from lifecycle.errors import ImageError, LifecycleError
 from lifecycle.oci.digest import Digest
 from lifecycle.oci.extract import _Extractor, clean_name
 from lifecycle.oci.image import Image
@@ -232,6 +233,53 @@ def remove(img: Image | Digest, store: Store) -> bool:
     stays); False if there was neither."""
     whole = _remove_dir(path_for(img, store), store)
     return _remove_dir(app_path_for(img, store), store) or whole
+
+
+def wanted_dirs(store: Store) -> set[str]:
+    """Names of the rootfs directories the store's named images use: ``<hex>`` and
+    ``app-<hex>`` of each, and ``base-<key>`` of each CNB app image."""
+    names: set[str] = set()
+    for entry in store.list():
+        names |= {entry.digest.hex, f"app-{entry.digest.hex}"}
+        try:
+            sp = split(store.image(entry.name).config())
+        except LifecycleError:  # an index or an unreadable image: nothing more to keep
+            continue
+        if isinstance(sp, Split):
+            names.add(sp.key)
+    return names
+
+
+def prune(store: Store) -> tuple[int, int]:
+    """Delete unpacked root file systems no named image of the store uses (images from
+    elsewhere, e.g. a registry builder, are unpacked again when next needed), and leftovers of
+    interrupted unpacks; returns (directories, bytes) removed. Not while a ``pypack run`` or
+    build of a removed image is running."""
+    if not store.rootfs_dir.is_dir():
+        return 0, 0
+    keep = wanted_dirs(store)
+    count = size = 0
+    for path in sorted(store.rootfs_dir.iterdir()):
+        stale = path.name.startswith((".unpack-", ".remove-"))
+        if not path.is_dir() or path.is_symlink() or (path.name in keep and not stale) or \
+                (path.name.startswith(".") and not stale):
+            continue
+        nbytes = _tree_size(path)
+        if stale:
+            _rmtree(path)
+        elif not _remove_dir(path, store):
+            continue
+        count, size = count + 1, size + nbytes
+    return count, size
+
+
+def _tree_size(root: Path) -> int:
+    total = 0
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(dirpath, name)).st_size
+    return total
 
 
 def _remove_dir(final: Path, store: Store) -> bool:

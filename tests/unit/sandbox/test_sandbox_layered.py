@@ -246,3 +246,24 @@ def test_plain_images_and_earlier_unpacks_are_used_whole(tmp_path: Path) -> None
     path_for(img, store).mkdir()
     assert prepare(img, store) == Root(path_for(img, store))
     assert _dirs(store) == ["full", "full"]
+
+
+def test_prune_keeps_what_stored_images_use(tmp_path: Path) -> None:
+    from lifecycle.sandbox.rootfs import prune
+
+    store = Store(tmp_path / "home")
+    v1, v2 = _app(BASE, _app_layers(b"v1")), _app(BASE, _app_layers(b"v2"))
+    plain = random_image(2)
+    for img in (v1, v2, plain):
+        prepare(img, store)
+    (store.rootfs_dir / ".unpack-abc-x").mkdir()  # an interrupted unpack
+    store.put(v2, "acme/app")
+    store.put(plain, "acme/plain")
+    dirs, nbytes = prune(store)
+    assert dirs == 2 and nbytes > 0  # v1's app dir and the leftover
+    assert sorted(p.name for p in store.rootfs_dir.iterdir()) == sorted(
+        [path_for(plain, store).name, app_path_for(v2, store).name,
+         prepare(v2, store).base.name])
+    store.remove("acme/app")
+    assert prune(store)[0] == 2  # v2's app dir and, now unused, the base
+    assert prune(store) == (0, 0)

@@ -48,7 +48,7 @@ def test_image_ls_rm_prune(home: Store) -> None:
     code, out = _run("image", "rm", "example/one")
     assert code == 1 and "not in the local store" in out
     code, out = _run("image", "prune")
-    assert (code, out.strip()) == (0, "pruned 0 blobs")
+    assert (code, out.strip()) == (0, "pruned 0 blobs\npruned 0 unpacked root file systems (0 B)")
 
 
 def test_stack_build_unknown_stack_is_a_usage_error(home: Store) -> None:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job, on a fresh Debian/Ubuntu machine, as root or as a normal user:
-#   1. installs the system tools pypack uses (bubblewrap for the rootless sandbox, mmdebstrap and
+#   1. installs the system tools pypack uses (bubblewrap, the faster rootless sandbox: without it
+#      pypack uses its own; mmdebstrap and
 #      uidmap to make the default stack's base images) when missing (sudo when not root);
 #   2. installs pypack from this checkout into a virtualenv (./.venv-quickstart);
 #   3. builds examples/python-web with the default builder (the first time this also builds the

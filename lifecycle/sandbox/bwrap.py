@@ -27,6 +27,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -48,7 +49,8 @@ from lifecycle.sandbox.binds import (
 from lifecycle.sandbox.hostenv import CA_INSIDE, host_ca_bundle, sandbox_env
 from lifecycle.sandbox.mounts import ensure, resolve_inside
 
-__all__ = ["Bind", "BwrapRunner", "Invocation", "Mount", "bwrap_args", "plan_mounts"]
+__all__ = ["Bind", "BwrapRunner", "Invocation", "Mount", "NsRunner", "bwrap_args",
+           "plan_mounts"]
 
 log = logging.getLogger(__name__)
 
@@ -73,11 +75,16 @@ class Mount:
 
 @dataclass(frozen=True, slots=True)
 class Invocation:
-    """What to run: bwrap's options (passed through ``--args``) and the translated argv."""
+    """What to run: bwrap's options (passed through ``--args``) and the translated argv; the
+    mounts, working directory and ids those options say, for ``NsRunner``."""
 
     options: tuple[str, ...]
     argv: tuple[str, ...]
     env: Mapping[str, str]
+    mounts: tuple[Mount, ...] = ()
+    cwd: str = "/"
+    new_session: bool = True
+    info_fd: int | None = None
 
 
 def plan_mounts(rootfs: str, binds: Sequence[Bind],
@@ -151,11 +158,7 @@ class BwrapRunner:
                  uid: int = 1000, gid: int = 1000, host_ca: bool = True, network: bool = True,
                  environ: Mapping[str, str] | None = None, bwrap: str | None = None,
                  host_paths: bool = True, tmpfs: Sequence[str] = ()) -> None:
-        found = bwrap or shutil.which("bwrap")
-        if found is None:
-            raise SandboxError("bubblewrap (bwrap) is not installed: install it (apt install "
-                               "bubblewrap) or run buildpacks on the host with --sandbox none")
-        self.bwrap = found
+        self.bwrap = self._launcher(bwrap)
         self.rootfs = os.path.realpath(rootfs)
         if not os.path.isdir(self.rootfs):
             raise SandboxError(f"root file system {rootfs} is not a directory")
@@ -168,6 +171,18 @@ class BwrapRunner:
         if host_ca and self.ca_bundle is None:
             log.debug("no host CA bundle found; the sandbox keeps the image's own CAs")
         self.host_binds = tuple(self._host_binds())
+
+    def _launcher(self, given: str | None) -> str:
+        found = given or shutil.which("bwrap")
+        if found is None:
+            raise SandboxError("bubblewrap (bwrap) is not installed: install it (apt install "
+                               "bubblewrap) or run buildpacks on the host with --sandbox none")
+        return found
+
+    def _launch(self, inv: Invocation) -> tuple[list[str], bytes]:
+        """The host argv that runs ``inv`` given its spec on fd ``{fd}``, and that spec."""
+        data = b"".join(o.encode("utf-8", "surrogateescape") + b"\0" for o in inv.options)
+        return [self.bwrap, "--args", "{fd}", "--", *inv.argv], data
 
     def _host_binds(self) -> Iterator[Bind]:
         claimed = {b.inside for b in self.binds}
@@ -196,17 +211,20 @@ class BwrapRunner:
         for m in mounts:
             if m.create:
                 ensure(self.rootfs, m.dest, is_dir=m.is_dir)
+        cwd = translate_path(cmd.cwd, paths)
         options = bwrap_args(self.rootfs, mounts, uid=self.uid, gid=self.gid,
-                             network=self.network, cwd=translate_path(cmd.cwd, paths),
-                             env=env, new_session=new_session, info_fd=info_fd)
-        return Invocation(tuple(options), translate_argv(cmd.argv, paths), env)
+                             network=self.network, cwd=cwd, env=env,
+                             new_session=new_session, info_fd=info_fd)
+        return Invocation(tuple(options), translate_argv(cmd.argv, paths), env, mounts, cwd,
+                          new_session, info_fd)
 
     def __call__(self, cmd: Command, on_output: OutputSink | None = None) -> Result:
         """Run ``cmd`` to completion, stdin empty, stdout+stderr captured (and streamed)."""
         inv = self.invocation(cmd)
         chunks: list[bytes] = []
-        with _args_fd(inv.options) as fd, subprocess.Popen(
-                [self.bwrap, "--args", str(fd), "--", *inv.argv], env={}, cwd="/",
+        argv, data = self._launch(inv)
+        with _args_fd(data) as fd, subprocess.Popen(
+                [a.replace("{fd}", str(fd)) for a in argv], env={}, cwd="/",
                 pass_fds=(fd,), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT) as proc:
             assert proc.stdout is not None
@@ -225,8 +243,9 @@ class BwrapRunner:
         fwd = _Forwarder()
         try:
             inv = self.invocation(cmd, info_fd=w)
-            with fwd.installed(), _args_fd(inv.options) as fd:
-                proc = subprocess.Popen([self.bwrap, "--args", str(fd), "--", *inv.argv],
+            argv, data = self._launch(inv)
+            with fwd.installed(), _args_fd(data) as fd:
+                proc = subprocess.Popen([a.replace("{fd}", str(fd)) for a in argv],
                                         env={}, cwd="/", pass_fds=(fd, w), process_group=0)
                 os.close(w)
                 w = -1
@@ -296,15 +315,38 @@ class _Forwarder:
 
 
 @contextlib.contextmanager
-def _args_fd(options: Sequence[str]) -> Iterator[int]:
-    """A memfd holding ``options`` NUL-separated, positioned at 0, for ``bwrap --args``."""
-    fd = os.memfd_create("pypack-bwrap-args", 0)
+def _args_fd(payload: bytes) -> Iterator[int]:
+    """A memfd holding ``payload`` (bwrap's NUL-separated ``--args``, or NsRunner's JSON
+    spec), positioned at 0."""
+    fd = os.memfd_create("pypack-sandbox-args", 0)
     try:
-        data = memoryview(b"".join(o.encode("utf-8", "surrogateescape") + b"\0"
-                                   for o in options))
+        data = memoryview(payload)
         while data:
             data = data[os.write(fd, data):]
         os.lseek(fd, 0, os.SEEK_SET)
         yield fd
     finally:
         os.close(fd)
+
+
+NSEXEC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "nsexec.py")
+"""pypack's own namespace sandbox program (``lifecycle/sandbox/nsexec.py``)."""
+
+
+class NsRunner(BwrapRunner):
+    """A ``BwrapRunner`` that needs no bubblewrap: the same mounts, ids and environment, made
+    by ``nsexec.py`` (stdlib only, run by this Python with ``-I -S``) in unprivileged
+    namespaces. For machines where user namespaces work but bubblewrap is not installed."""
+
+    def _launcher(self, given: str | None) -> str:
+        return given or sys.executable
+
+    def _launch(self, inv: Invocation) -> tuple[list[str], bytes]:
+        spec = {"rootfs": self.rootfs, "uid": self.uid, "gid": self.gid,
+                "network": self.network, "cwd": inv.cwd, "env": dict(inv.env),
+                "argv": list(inv.argv), "new_session": inv.new_session,
+                "info_fd": inv.info_fd,
+                "mounts": [{"op": m.op, "dest": m.dest, "src": m.src, "is_dir": m.is_dir}
+                           for m in inv.mounts]}
+        data = json.dumps(spec).encode()  # \u escapes keep surrogate-escaped bytes
+        return [self.bwrap, "-I", "-S", NSEXEC, "{fd}"], data

@@ -208,15 +208,15 @@ def precompile(root: Path) -> bool:
     from lifecycle.errors import SandboxError
     from lifecycle.sandbox import Command
     from lifecycle.sandbox.binds import Bind
-    from lifecycle.sandbox.bwrap import BwrapRunner
+    from lifecycle.sandbox.select import backend
 
     bps = root / resolve_inside(root, BUILDPACKS).lstrip("/")
     python = root / resolve_inside(root, PYTHON).lstrip("/")
     if not bps.is_dir() or not python.is_file() or not any(bps.rglob("*.py")):
         return False
     try:
-        runner = BwrapRunner(root, [Bind(str(bps), BUILDPACKS, readonly=False)],
-                             host_ca=False, network=False, environ={}, host_paths=False)
+        runner = backend()(root, [Bind(str(bps), BUILDPACKS, readonly=False)],
+                           host_ca=False, network=False, environ={}, host_paths=False)
         result = runner(Command((PYTHON, "-I", "-m", "compileall", "-q", "--invalidation-mode",
                                  "unchecked-hash", BUILDPACKS), "/", {}))
     except (SandboxError, OSError) as e:

@@ -28,7 +28,6 @@ from lifecycle.errors import UsageError
 from lifecycle.oci.config import RunConfig
 from lifecycle.sandbox import Command
 from lifecycle.sandbox.binds import Bind
-from lifecycle.sandbox.bwrap import BwrapRunner
 from lifecycle.sandbox.layered import Root, as_root
 
 log = logging.getLogger(__name__)
@@ -176,9 +175,11 @@ def run_in(rootfs: Path | Root, plan: RunPlan, opts: RunOptions, scratch: Path,
             copy = Path(tmp) / "workdir"
             shutil.copytree(src, copy, symlinks=True)
             binds[workdir] = Bind(str(copy), workdir)  # over the upper's read-only bind
-        runner = BwrapRunner(root.base, list(binds.values()), uid=plan.uid, gid=plan.gid,
-                             host_ca=opts.host_ca, network=opts.network, environ=environ,
-                             host_paths=False)
+        from lifecycle.sandbox.select import backend
+
+        runner = backend()(root.base, list(binds.values()), uid=plan.uid, gid=plan.gid,
+                           host_ca=opts.host_ca, network=opts.network, environ=environ,
+                           host_paths=False)
         log.debug("running %s in %s as %d:%d", plan.argv, root, plan.uid, plan.gid)
         return runner.run_attached(Command(plan.argv, plan.cwd, plan.env))
 

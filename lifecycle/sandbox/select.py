@@ -1,26 +1,29 @@
 """Choosing how buildpack programs run: ``--sandbox auto|userns|none``.
 
-design.md §4. ``auto`` and ``userns`` run them in the build image's root file system under
-bubblewrap in an unprivileged user namespace, if a probe (``bwrap --unshare-user --ro-bind / /
-true``, run once per process) succeeds; otherwise SandboxError says why (bwrap missing,
-``kernel.unprivileged_userns_clone=0``, ``user.max_user_namespaces=0``, an AppArmor
-restriction, ...) and what to do. ``none`` runs them on the host with a warning. (``auto`` is
-where a fallback without bubblewrap would go; today both modes need it.)
+design.md §4. ``auto`` and ``userns`` run them in the build image's root file system in an
+unprivileged user namespace: with bubblewrap when a probe (``bwrap --unshare-user --ro-bind / /
+true``, run once per process) succeeds, else with pypack's own ``nsexec.py`` (no package needed,
+just the kernel's user namespaces) when its probe succeeds; otherwise SandboxError says why
+(``kernel.unprivileged_userns_clone=0``, ``user.max_user_namespaces=0``, an AppArmor
+restriction, ...) and what to do. ``none`` runs them on the host with a warning.
+``PYPACK_SANDBOX_IMPL=bwrap|nsexec`` forces one of the two (tests, or a broken bubblewrap).
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from lifecycle.errors import SandboxError, UsageError
 from lifecycle.sandbox import HostRunner, Runner
 from lifecycle.sandbox.binds import Bind
-from lifecycle.sandbox.bwrap import BwrapRunner
+from lifecycle.sandbox.bwrap import NSEXEC, BwrapRunner, NsRunner
 
 log = logging.getLogger(__name__)
 
@@ -77,11 +80,46 @@ def probe(bwrap: str | None = None) -> str | None:
     return f"bwrap cannot create a user namespace: {err}"
 
 
+@functools.cache
+def probe_nsexec() -> str | None:
+    """None if pypack's own sandbox (``nsexec.py``) can make its namespaces here, else why
+    not (cached)."""
+    try:
+        res = subprocess.run([sys.executable, "-I", "-S", NSEXEC, "--probe"],
+                             stdin=subprocess.DEVNULL, capture_output=True, timeout=60, env={})
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return f"pypack's namespace sandbox cannot run: {e}"
+    if res.returncode == 0:
+        return None
+    err = res.stderr.decode("utf-8", "replace").strip() or f"exit status {res.returncode}"
+    return f"no unprivileged user namespace ({err})"
+
+
+def backend(environ: Mapping[str, str] | None = None) -> type[BwrapRunner]:
+    """The sandbox implementation to use here: BwrapRunner, else NsRunner; SandboxError
+    (saying why and what to do) when neither works."""
+    forced = (os.environ if environ is None else environ).get("PYPACK_SANDBOX_IMPL", "")
+    if forced not in ("", "bwrap", "nsexec"):
+        raise UsageError(f"PYPACK_SANDBOX_IMPL={forced!r}: want bwrap or nsexec")
+    reasons = []
+    if forced != "nsexec":
+        reason = probe()
+        if reason is None:
+            return BwrapRunner
+        reasons.append(reason)
+    if forced != "bwrap":
+        reason = probe_nsexec()
+        if reason is None:
+            if reasons:
+                log.debug("%s; using pypack's own namespace sandbox", reasons[0])
+            return NsRunner
+        reasons.append(reason)
+    raise SandboxError(explain("; ".join(reasons), diagnose()))
+
+
 def require_userns() -> None:
-    """SandboxError (saying why and what to do) unless bubblewrap works here."""
-    reason = probe()
-    if reason is not None:
-        raise SandboxError(explain(reason, diagnose()))
+    """SandboxError (saying why and what to do) unless a sandbox works here."""
+    backend()
 
 
 def make_runner(mode: str, rootfs: str | Path | None = None, binds: Sequence[Bind] = (), *,
@@ -96,8 +134,8 @@ def make_runner(mode: str, rootfs: str | Path | None = None, binds: Sequence[Bin
         log.warning("WARNING: --sandbox none: buildpacks run on this host as this user, "
                     "without isolation, and can read anything this user can")
         return HostRunner()
-    require_userns()
+    impl = backend()
     if rootfs is None:
         raise UsageError(f"--sandbox {mode}: no root file system to run in")
-    return BwrapRunner(rootfs, binds, uid=uid, gid=gid, host_ca=host_ca, network=network,
-                       environ=environ, tmpfs=tmpfs)
+    return impl(rootfs, binds, uid=uid, gid=gid, host_ca=host_ca, network=network,
+                environ=environ, tmpfs=tmpfs)

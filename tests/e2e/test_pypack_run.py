@@ -19,7 +19,13 @@ from pathlib import Path
 import pytest
 from pyrootfs_rig import python_rootfs
 from rootfs_rig import busybox_rootfs
-from test_sandbox import Actor, actor_fixture, nonroot_actor_fixture, work_fixture  # noqa: F401
+from test_sandbox import (  # noqa: F401  (fixtures)
+    Actor,
+    actor_fixture,
+    impl_fixture,
+    nonroot_actor_fixture,
+    work_fixture,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -46,8 +52,9 @@ def _import(actor: Actor, work: Path) -> dict[str, str]:
     return env
 
 
-def test_run_prints_output_and_propagates_the_exit_code(actor: Actor, work: Path) -> None:
-    env = _import(actor, work)
+def test_run_prints_output_and_propagates_the_exit_code(actor: Actor, work: Path,
+                                                        impl: str) -> None:
+    env = {**_import(actor, work), "PYPACK_SANDBOX_IMPL": impl}
     res = actor.run(actor.pypack("run", IMAGE), env, cwd=work)
     assert res.returncode == 7, res.stderr
     assert res.stdout.splitlines() == ["hello from the image", "uid=1000 gid=1000 pwd=/w"]
@@ -76,10 +83,10 @@ def test_run_workdir_is_a_writable_throwaway_copy(actor: Actor, work: Path) -> N
     assert not list((work / "pypack-home" / "tmp").iterdir())
 
 
-def test_ctrl_c_reaches_the_app(actor: Actor, work: Path) -> None:
+def test_ctrl_c_reaches_the_app(actor: Actor, work: Path, impl: str) -> None:
     if actor.user is not None:
         pytest.skip("signals are sent to pypack itself, not through runuser")
-    env = _import(actor, work)
+    env = {**_import(actor, work), "PYPACK_SANDBOX_IMPL": impl}
     app = "trap 'echo app got INT; exit 5' INT; echo started; while true; do sleep 1; done"
     argv = actor.argv(actor.pypack("run", IMAGE, "--", "-c", app), env)
     proc = subprocess.Popen(argv, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

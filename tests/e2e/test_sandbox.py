@@ -173,6 +173,13 @@ def actor_fixture(request: pytest.FixtureRequest) -> Actor:
     return a
 
 
+@pytest.fixture(params=["bwrap", "nsexec"], name="impl")
+def impl_fixture(request: pytest.FixtureRequest) -> str:
+    """Each sandbox implementation (``PYPACK_SANDBOX_IMPL``): bubblewrap, pypack's own."""
+    impl: str = request.param
+    return impl
+
+
 @pytest.fixture(name="work")
 def work_fixture(actor: Actor) -> Iterator[Path]:
     """A scratch directory the actor owns, outside pytest's private temp dirs."""
@@ -243,7 +250,8 @@ def _image(work: Path, actor: Actor) -> str:
     return f"oci:{work}/layout:bb"
 
 
-def test_sandbox_isolation(actor: Actor, work: Path, registry: RegistryServer) -> None:
+def test_sandbox_isolation(actor: Actor, work: Path, registry: RegistryServer,
+                           impl: str) -> None:
     image = _image(work, actor)
     for d in ("app", "layers", "platform/env", "home/.docker"):
         (work / d).mkdir(parents=True)
@@ -264,7 +272,8 @@ def test_sandbox_isolation(actor: Actor, work: Path, registry: RegistryServer) -
     env = actor.env(work / "home", {
         "PYPACK_HOME": str(work / "pypack-home"), "DOCKER_CONFIG": str(work / "home/.docker"),
         "HTTPS_PROXY": "http://proxy.invalid:3128", "no_proxy": "localhost,127.0.0.1",
-        "SSL_CERT_FILE": str(work / "ca.pem"), "CNB_REGISTRY_AUTH": '{"r": "Basic c2VjcmV0"}'})
+        "SSL_CERT_FILE": str(work / "ca.pem"), "CNB_REGISTRY_AUTH": '{"r": "Basic c2VjcmV0"}',
+        "PYPACK_SANDBOX_IMPL": impl})
     res = actor.run([actor.python, "-c", DRIVER, json.dumps(cfg)], env, cwd=work, check=True)
     report = json.loads(res.stdout.splitlines()[-1])
     assert report["uid"] == (pwd.getpwnam(actor.user).pw_uid if actor.user else os.geteuid())

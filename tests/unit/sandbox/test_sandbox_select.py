@@ -63,3 +63,32 @@ def test_unknown_mode() -> None:
 
 def test_error_type_exit_code() -> None:
     assert SandboxError("x").exit_code == 1
+
+
+def test_backend_falls_back_to_nsexec_then_explains(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lifecycle.errors import SandboxError, UsageError
+    from lifecycle.sandbox import select
+    from lifecycle.sandbox.bwrap import BwrapRunner, NsRunner
+
+    monkeypatch.setattr(select, "probe", lambda: None)
+    monkeypatch.setattr(select, "probe_nsexec", lambda: None)
+    assert select.backend({}) is BwrapRunner
+    assert select.backend({"PYPACK_SANDBOX_IMPL": "nsexec"}) is NsRunner
+    monkeypatch.setattr(select, "probe", lambda: "bubblewrap (bwrap) is not installed")
+    assert select.backend({}) is NsRunner  # no extra package needed
+    with pytest.raises(SandboxError, match="bwrap.*not installed$|not installed;"):
+        select.backend({"PYPACK_SANDBOX_IMPL": "bwrap"})
+    monkeypatch.setattr(select, "probe_nsexec", lambda: "no unprivileged user namespace (x)")
+    with pytest.raises(SandboxError) as e:
+        select.backend({})
+    assert "not installed; no unprivileged user namespace (x)" in str(e.value)
+    assert "--sandbox none" in str(e.value)
+    with pytest.raises(UsageError):
+        select.backend({"PYPACK_SANDBOX_IMPL": "docker"})
+
+
+def test_nsexec_probe_here() -> None:
+    """This machine allows unprivileged user namespaces (the e2e tests need them too)."""
+    from lifecycle.sandbox.select import probe_nsexec
+
+    assert probe_nsexec() is None

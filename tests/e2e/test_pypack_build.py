@@ -107,9 +107,11 @@ def test_publish_and_rebuild_uploads_nothing(builder: str, registry: RegistrySer
     assert _digest(again.stdout + again.stderr) == _digest(res.stdout + res.stderr)
 
 
-def test_buildpack_cannot_read_credentials_or_write_outside(builder: str,
-                                                             tmp_path: Path) -> None:
-    """A buildpack that tries to read registry credentials or write outside its dirs fails."""
+@pytest.mark.parametrize("impl", ["bwrap", "nsexec"])
+def test_buildpack_cannot_read_credentials_or_write_outside(builder: str, tmp_path: Path,
+                                                             impl: str) -> None:
+    """A buildpack that tries to read registry credentials or write outside its dirs fails
+    (with bubblewrap, and with pypack's own sandbox for machines without it)."""
     bp = tmp_path / "snoop"
     (bp / "bin").mkdir(parents=True)
     (bp / "buildpack.toml").write_text(
@@ -128,7 +130,7 @@ def test_buildpack_cannot_read_credentials_or_write_outside(builder: str,
         "echo sandbox-ok\n")
     for f in ("detect", "build"):
         (bp / "bin" / f).chmod(0o755)
-    env = dict(os.environ, DOCKER_CONFIG=str(secret_dir),
+    env = dict(os.environ, DOCKER_CONFIG=str(secret_dir), PYPACK_SANDBOX_IMPL=impl,
                CNB_REGISTRY_AUTH='{"example.com": "Basic c2VjcmV0OnNlY3JldA=="}')
     res = pypack("build", "snoop", "--builder", builder, "--path", str(DATA / "app"),
                  "--buildpack", str(bp), env=env)

@@ -81,6 +81,8 @@ class BuildOptions:
     run_image: str | None = None
     publish: bool = False
     cache_image: str | None = None
+    cache_dir: str | None = None
+    """A volume cache directory instead of the image's own (``--cache format=bind|volume``)."""
     clear_cache: bool = False
     descriptor: str | None = None
     tags: tuple[str, ...] = ()
@@ -273,15 +275,31 @@ def _sink(opts: BuildOptions, ctx: Context) -> tuple[Sink, str]:
     return LocationSink(f"store:{opts.image}", opts.tags, ctx), f"store:{opts.image}"
 
 
+def _previous(opts: BuildOptions) -> str:
+    """Where the last build of this image is: the registry (``--publish``), an ``--output``
+    OCI layout (a docker-archive is rewritten whole, so it is not read back), else the store."""
+    if opts.publish:
+        return opts.image
+    if opts.output and opts.output.startswith("oci:"):
+        return opts.output
+    return f"store:{opts.image}"
+
+
 def _cache(opts: BuildOptions, ctx: Context, work: Path) -> Cache:
+    """The build cache: ``--cache-image``, a ``--cache`` directory, or the work dir's volume.
+    ``--clear-cache`` empties a volume; an image cache is then not read (``skip_restore``) and
+    replaced at export."""
     if opts.cache_image:
         from lifecycle.cache import ImageCache
 
+        if opts.clear_cache:
+            log.info("Not reading the cache image %s (--clear-cache)", opts.cache_image)
         return ImageCache(ctx.registry, Reference.parse(opts.cache_image))
-    if opts.clear_cache and (work / "cache").exists():
-        log.info("Clearing the cache")
-        shutil.rmtree(work / "cache")
-    return VolumeCache(work / "cache")
+    where = Path(opts.cache_dir) if opts.cache_dir else work / "cache"
+    if opts.clear_cache and where.exists():
+        log.info("Clearing the cache %s", where)
+        shutil.rmtree(where)
+    return VolumeCache(where)
 
 
 def _digest_ref(ctx: Context) -> DigestRef:
@@ -320,7 +338,10 @@ def build(opts: BuildOptions, ctx: Context, on_output: OutputSink | None = None)
             prepared = prepare_app(opts.path, app, desc)
             log.info("App: %d files from %s (%s)", prepared.files, opts.path, prepared.mode)
             layers = work / "layers"
-            warm_layers.prune(layers)  # the last build's layer dirs stay for the restorer
+            if opts.clear_cache:  # nothing of the last build either (pack: -skip-restore)
+                fresh(layers)
+            else:
+                warm_layers.prune(layers)  # the last build's layer dirs stay for the restorer
             project_file.dump(layers / "project-metadata.toml",
                               project_metadata(opts.path, desc))
             platform = work / "platform"
@@ -338,8 +359,11 @@ def build(opts: BuildOptions, ctx: Context, on_output: OutputSink | None = None)
         runner = make_runner(opts.sandbox, rootfs, binds, uid=uid, gid=gid,
                              host_ca=opts.host_ca, network=opts.network, environ=os.environ,
                              tmpfs=(BUILD_HOME,))
+        lenv = _lifecycle_env(benv)
+        if not sandboxed:  # the build image's HOME does not exist on the host
+            lenv["HOME"] = str(fresh(work / "home"))
         sink, location = _sink(opts, ctx)
-        previous = opts.previous_image or (opts.image if opts.publish else f"store:{opts.image}")
+        previous = opts.previous_image or _previous(opts)
         inputs = CreateInputs(
             app_dir=str(app), layers_dir=str(layers), platform_dir=str(platform),
             buildpacks_dir=buildpacks_dir, order_path=order_path, image=opts.image,
@@ -348,7 +372,7 @@ def build(opts: BuildOptions, ctx: Context, on_output: OutputSink | None = None)
             created=creation_epoch(opts.creation_time),
             layers_path=IN_IMAGE_LAYERS if sandboxed else None,
             app_path=IN_IMAGE_APP if sandboxed else None,
-            environ=_lifecycle_env(benv), warm_layers=True)
+            environ=lenv, warm_layers=True, skip_restore=opts.clear_cache)
         cache = _cache(opts, ctx, work)
         with _blobs(location, ctx) as blobs:
             done: Finished = create(inputs, ClientImages(ctx), sink, cache, blobs, runner=runner,

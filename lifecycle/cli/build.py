@@ -3,31 +3,58 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
+from pathlib import Path
 
 import click
 
+from lifecycle import progress
 from lifecycle.appbuild import BuildOptions, build
 from lifecycle.client import Context
 from lifecycle.errors import UsageError
+from lifecycle.sandbox import OutputSink
 
 log = logging.getLogger("lifecycle")
 
 
-def _cache_option(spec: str | None) -> tuple[str | None, bool]:
-    """pack's ``--cache 'type=build;format=image;name=REF'``: (cache image, clear)."""
+def cache_option(spec: str | None, store_root: Path) -> tuple[str | None, str | None]:
+    """pack's ``--cache`` (``;``-separated ``key=value``): (cache image, cache directory).
+
+    ``type=build`` (the default) with ``format=image;name=REF`` (a registry cache image),
+    ``format=volume[;name=NAME]`` (a named volume, ``<store>/cache/volumes/NAME``, shared by
+    the builds that name it; no name: the image's own) or ``format=bind;source=DIR``. pack's
+    ``type=launch`` is the daemon's launch cache: there is no daemon, so it is refused."""
     if not spec:
-        return None, False
-    fields = dict(part.split("=", 1) for part in spec.split(";") if "=" in part)
+        return None, None
+    fields: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in spec.split(";"))):
+        key, eq, value = part.partition("=")
+        if not eq or key not in ("type", "format", "name", "source"):
+            raise UsageError(f"--cache {spec!r}: {part!r} is not type=, format=, name= or "
+                             "source=")
+        fields[key] = value
+    if fields.get("type", "build") != "build":
+        raise UsageError(f"--cache type={fields['type']}: only type=build (a launch cache "
+                         "belongs to a Docker daemon)")
     fmt = fields.get("format", "volume")
     if fmt == "image":
         if not fields.get("name"):
             raise UsageError("--cache format=image needs name=<image reference>")
-        return fields["name"], False
-    if fmt in ("volume", "bind"):
-        return None, False
-    raise UsageError(f"--cache: unknown format {fmt!r} (want image or volume)")
+        return fields["name"], None
+    if fmt == "volume":
+        name = fields.get("name")
+        if name is None:
+            return None, None
+        if not name or "/" in name or name in (".", ".."):
+            raise UsageError(f"--cache name={name!r}: not a volume name")
+        return None, str(store_root / "cache" / "volumes" / name)
+    if fmt == "bind":
+        if not fields.get("source"):
+            raise UsageError("--cache format=bind needs source=<directory>")
+        return None, os.path.abspath(os.path.expanduser(fields["source"]))
+    raise UsageError(f"--cache: unknown format {fmt!r} (want image, volume or bind)")
 
 
 class _Stamped(logging.Formatter):
@@ -55,6 +82,18 @@ def _stdout(chunk: bytes) -> None:
     sys.stdout.buffer.flush()
 
 
+def _stamped_stdout() -> OutputSink:
+    """Buildpack output with the same elapsed-time prefix as the log lines."""
+    start = time.monotonic()
+
+    def write(chunk: bytes) -> None:
+        prefix = f"[{time.monotonic() - start:7.2f}s] ".encode()
+        lines = chunk.splitlines(keepends=True)
+        sys.stdout.buffer.write(b"".join(prefix + line for line in lines))
+        sys.stdout.buffer.flush()
+    return write
+
+
 @click.command("build")
 @click.argument("image")
 @click.option("-B", "--builder", default=None,
@@ -68,8 +107,8 @@ def _stdout(chunk: bytes) -> None:
 @click.option("--run-image", help="Run image to use instead of the builder's.")
 @click.option("--publish", is_flag=True, help="Push IMAGE to its registry.")
 @click.option("--cache-image", help="Keep the build cache as this registry image.")
-@click.option("--cache", "cache_spec", help="pack's cache spec, e.g. 'type=build;format=image;"
-              "name=REF'.")
+@click.option("--cache", "cache_spec", help="pack's cache spec: 'type=build;format=image;"
+              "name=REF', 'format=volume;name=NAME' or 'format=bind;source=DIR'.")
 @click.option("--clear-cache", is_flag=True, help="Start with an empty cache.")
 @click.option("-d", "--descriptor", help="project.toml (default: <path>/project.toml).")
 @click.option("-t", "--tag", "tags", multiple=True, help="Also tag the image as this.")
@@ -94,16 +133,22 @@ def build_command(image: str, builder: str | None, path: str, env: tuple[str, ..
                   quiet: bool, timestamps: bool) -> None:
     """Build IMAGE from the app at --path, without Docker and without root."""
     _configure_logs(verbose, quiet, timestamps)
-    spec_image, _ = _cache_option(cache_spec)
+    if quiet:
+        progress.install(progress.NullReporter())
+    ctx = Context(insecure_registries=insecure_registry)
+    spec_image, spec_dir = cache_option(cache_spec, ctx.store.root)
+    if cache_image and (spec_image or spec_dir):
+        raise UsageError("--cache-image and --cache both name a cache: give one")
     opts = BuildOptions(
         image=image, builder=builder, path=path, env=env, env_files=env_file,
         buildpacks=buildpack, run_image=run_image, publish=publish,
-        cache_image=cache_image or spec_image, clear_cache=clear_cache, descriptor=descriptor,
+        cache_image=cache_image or spec_image, cache_dir=spec_dir, clear_cache=clear_cache,
+        descriptor=descriptor,
         tags=tags, default_process=default_process, previous_image=previous_image,
         creation_time=creation_time, sandbox=sandbox, output=output, host_ca=not no_host_ca)
-    ctx = Context(insecure_registries=insecure_registry)
     start = time.monotonic()
-    result = build(opts, ctx, on_output=None if quiet else _stdout)
+    sink = None if quiet else _stamped_stdout() if timestamps else _stdout
+    result = build(opts, ctx, on_output=sink)
     total = time.monotonic() - start
     if not quiet:
         steps = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from lifecycle.errors import ImageError
+from lifecycle.errors import ImageError, ImageNotFoundError
 from lifecycle.oci import mediatypes as mt
 from lifecycle.oci.config import ConfigFile
 from lifecycle.oci.descriptor import Descriptor, canonical_json
@@ -105,6 +105,8 @@ class DockerArchive:
             with tarfile.open(self.path, "r:") as tf:
                 for m in tf:
                     self._members[posixpath.normpath(m.name)] = m
+        except FileNotFoundError as e:
+            raise ImageNotFoundError(f"cannot read docker-archive {self.path}: {e}") from e
         except (OSError, tarfile.TarError) as e:
             raise ImageError(f"cannot read docker-archive {self.path}: {e}") from e
         entries = _load_json(self.read_member("manifest.json"), f"{self.path}:manifest.json")

@@ -15,7 +15,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from lifecycle.errors import ImageError
+from lifecycle.errors import ImageError, ImageNotFoundError
 from lifecycle.oci import mediatypes as mt
 from lifecycle.oci.blobs import BlobStore
 from lifecycle.oci.config import ConfigFile
@@ -69,6 +69,8 @@ class Layout:
         try:
             version = json.loads((self.path / "oci-layout").read_bytes())
             raw = (self.path / "index.json").read_bytes()
+        except FileNotFoundError as e:
+            raise ImageNotFoundError(f"{self.path} is not an OCI image layout: {e}") from e
         except (OSError, ValueError) as e:
             raise ImageError(f"{self.path} is not an OCI image layout: {e}") from e
         if not isinstance(version, dict) or version.get("imageLayoutVersion") != "1.0.0":
@@ -90,7 +92,7 @@ class Layout:
         for d in entries:
             if d.annotations.get(REF_NAME) == ref:
                 return d
-        raise ImageError(f"{self.path}: no image named {ref!r} (have: {self.refs()})")
+        raise ImageNotFoundError(f"{self.path}: no image named {ref!r} (have: {self.refs()})")
 
     def image(self, ref: str | None = None, *, platform: Platform | None = None) -> ImageValue:
         """The image named ``ref``; an index entry is resolved by ``platform`` (default host)."""

@@ -43,11 +43,32 @@ class Runner(Protocol):
 
 
 class HostRunner:
-    """Runs commands directly on the host with ``subprocess`` (no isolation)."""
+    """Runs commands directly on the host with ``subprocess`` (no isolation).
+
+    With ``environ`` (``pypack build --sandbox none``) the environment gets what a sandbox
+    gives (``sandbox.hostenv``): credentials removed, the host's proxies, and with ``host_ca``
+    the CA variables pointing at the host's bundle, so pip and npm work as in the sandbox."""
+
+    def __init__(self, environ: Mapping[str, str] | None = None, host_ca: bool = False) -> None:
+        self.environ = environ
+        self.host_ca = host_ca
+
+    def env_for(self, env: Mapping[str, str]) -> dict[str, str]:
+        """The environment ``env`` runs with (see the class docstring)."""
+        if self.environ is None:
+            return dict(env)
+        from lifecycle.sandbox.hostenv import CA_VARS, host_ca_bundle, sandbox_env
+
+        out = sandbox_env(env, self.environ, ca_bound=False)
+        bundle = host_ca_bundle(self.environ) if self.host_ca else None
+        if bundle is not None:
+            out.update(dict.fromkeys(CA_VARS, bundle))
+        return out
 
     def __call__(self, cmd: Command, on_output: OutputSink | None = None) -> Result:
         chunks: list[bytes] = []
-        with subprocess.Popen(cmd.argv, cwd=cmd.cwd, env=dict(cmd.env), stdin=subprocess.DEVNULL,
+        with subprocess.Popen(cmd.argv, cwd=cmd.cwd, env=self.env_for(cmd.env),
+                              stdin=subprocess.DEVNULL,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as proc:
             assert proc.stdout is not None
             for line in iter(proc.stdout.readline, b""):

@@ -133,7 +133,7 @@ def make_runner(mode: str, rootfs: str | Path | None = None, binds: Sequence[Bin
     if mode == "none":
         log.warning("WARNING: --sandbox none: buildpacks run on this host as this user, "
                     "without isolation, and can read anything this user can")
-        return HostRunner()
+        return HostRunner(environ, host_ca) if environ is not None else HostRunner()
     impl = backend()
     if rootfs is None:
         raise UsageError(f"--sandbox {mode}: no root file system to run in")

@@ -116,7 +116,15 @@ class LayerMaker:
             self.cache.reuse_layer(rec.sha)
         self.fingerprints[key] = rec
         return Made(key, layer, rec.sha, "reused" if image else "cached",
-                    layer.size if layer is not None else 0)
+                    layer.size if layer is not None else self._cached_size(rec.sha))
+
+    def _cached_size(self, diff_id: str) -> int:
+        """The size of a cache-only layer's tar in a volume cache (0 when unknown)."""
+        path = getattr(self.cache, "layer_path", None)
+        try:
+            return os.stat(path(diff_id)).st_size if path is not None else 0
+        except OSError:
+            return 0
 
     # --- tarring ---------------------------------------------------------------------------
     def _tar(self, key: str, pieces: Iterable[bytes], *, image: bool, cache: bool) -> Made:
@@ -133,7 +141,7 @@ class LayerMaker:
                 layer: Layer = store_layer(stream, self.blobs, self.compression, self.family)
                 diff_id, size = str(layer.diff_id), layer.size
             else:
-                diff_id, size = _hash_only(stream), 0
+                diff_id, size = _hash_only(stream)
             if sink is not None and path is not None:
                 sink.close()
                 self._stage(path, diff_id)
@@ -198,11 +206,14 @@ def _teeing(pieces: Iterable[bytes], sink: _Sink) -> Iterator[bytes]:
         yield p
 
 
-def _hash_only(pieces: Iterable[bytes]) -> str:
+def _hash_only(pieces: Iterable[bytes]) -> tuple[str, int]:
+    """The diffID and size of a tar that is only cached (never an image layer)."""
     h = hashlib.sha256()
+    size = 0
     for p in pieces:
         h.update(p)
-    return str(Digest("sha256", h.hexdigest()))
+        size += len(p)
+    return str(Digest("sha256", h.hexdigest())), size
 
 
 def app_paths(app_dir: str | os.PathLike[str], globs: Iterable[str]) -> list[str]:

@@ -113,11 +113,18 @@ def test_other_examples_build_and_run(default_stack: str, example: str, text: st
     assert text in serve_and_get(name)
 
 
-def test_publish_podman_and_rebuild_uploads_nothing(default_stack: str, python_app: Path,
+@pytest.mark.parametrize("example,text", [
+    ("python-web", "Hello from pypack python-web!"),
+    ("nodejs-web", "Hello from pypack nodejs-web!"),
+    ("procfile-app", "Hello from pypack procfile-app!")])
+def test_publish_podman_and_rebuild_uploads_nothing(default_stack: str, tmp_path: Path,
                                                     registry: RegistryServer,
-                                                    podman: Podman) -> None:  # noqa: F811
-    image = f"{registry.host}/examples/python-web:latest"
-    args = ("build", image, "--path", str(python_app), "--publish")
+                                                    podman: Podman,  # noqa: F811
+                                                    example: str, text: str) -> None:
+    app = tmp_path / example
+    shutil.copytree(EXAMPLES / example, app)
+    image = f"{registry.host}/examples/{example}:latest"
+    args = ("build", image, "--path", str(app), "--publish")
     res = pypack(*args)
     assert res.returncode == 0, res.stdout + res.stderr
     port = free_port()
@@ -128,7 +135,7 @@ def test_publish_podman_and_rebuild_uploads_nothing(default_stack: str, python_a
     assert started.returncode == 0, started.stderr
     cid = started.stdout.strip()
     try:
-        assert "Hello from pypack python-web!" in http_get(port)
+        assert text in http_get(port)
     finally:
         subprocess.run(["podman", "rm", "-f", cid], env=podman.env, capture_output=True,
                        timeout=120, check=False)

@@ -81,3 +81,18 @@ def test_app_answers(flow: Flow) -> None:
 
 def test_two_cold_builds_give_byte_identical_layers(flow: Flow) -> None:
     assert flow.second_cold == flow.digest
+
+
+def test_without_a_lockfile_npm_install_and_reuse_keyed_by_package_json(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    ws = Workspace(tmp_path_factory.mktemp("node-nolock") / "b")
+    ws.prepare("nodejs-web")
+    (ws.app / "package-lock.json").unlink()
+    cold = ws.build()
+    assert "npm install" in cold and "npm ci" not in cold, cold
+    assert (ws.layers / BP / "node_modules" / "node_modules" / "ms" / "package.json").is_file()
+    ws.emulate_restore()
+    ws.prepare("nodejs-web", fresh_layers=False)
+    (ws.app / "package-lock.json").unlink()
+    warm = ws.build()
+    assert "Reusing the node_modules layer: package.json unchanged" in warm, warm

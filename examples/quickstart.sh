@@ -29,6 +29,9 @@ if [ ! -x "$venv/bin/pypack" ]; then
   echo "==> installing pypack into $venv"
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q "$here"
+else  # this checkout may have changed since: install it again (dependencies stay)
+  echo "==> updating pypack in $venv"
+  "$venv/bin/pip" install -q --no-deps --force-reinstall "$here"
 fi
 pypack="$venv/bin/pypack"
 

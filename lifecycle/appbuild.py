@@ -37,6 +37,7 @@ from lifecycle.errors import LifecycleError, UsageError
 from lifecycle.oci.blobs import BlobStore
 from lifecycle.oci.digest import Digest
 from lifecycle.oci.image import Image
+from lifecycle.oci.locator import parse_locator
 from lifecycle.oci.reference import Reference
 from lifecycle.phases import warm_layers
 from lifecycle.phases.create import (
@@ -55,6 +56,7 @@ from lifecycle.platform.images import ClientImages
 from lifecycle.project.descriptor import BuildpackRef, ProjectDescriptor, for_app
 from lifecycle.project.prepare import prepare_app, project_metadata
 from lifecycle.sandbox import OutputSink
+from lifecycle.store import short
 
 log = logging.getLogger("lifecycle")
 
@@ -271,7 +273,11 @@ def _sink(opts: BuildOptions, ctx: Context) -> tuple[Sink, str]:
                 *(Reference.parse(t) for t in opts.tags))
         return RegistrySink(ctx.registry, refs), opts.image
     if opts.output:
-        return LocationSink(opts.output, opts.tags, ctx), opts.output
+        output = opts.output
+        if output.startswith("docker-archive:") and parse_locator(output).tag is None:
+            # name it IMAGE, so `podman load` / `docker load` give a named image
+            output = f"{output}:{short(str(Reference.parse(opts.image)))}"
+        return LocationSink(output, opts.tags, ctx), output
     return LocationSink(f"store:{opts.image}", opts.tags, ctx), f"store:{opts.image}"
 
 
@@ -367,7 +373,7 @@ def build(opts: BuildOptions, ctx: Context, on_output: OutputSink | None = None)
         inputs = CreateInputs(
             app_dir=str(app), layers_dir=str(layers), platform_dir=str(platform),
             buildpacks_dir=buildpacks_dir, order_path=order_path, image=opts.image,
-            platform_api=api.PLATFORM_APIS[-1], run=run, run_image=None,
+            platform_api=api.PLATFORM_APIS[-1], run=run, run_image=opts.run_image,
             previous_image=previous, process_type=opts.default_process, uid=uid, gid=gid,
             created=creation_epoch(opts.creation_time),
             layers_path=IN_IMAGE_LAYERS if sandboxed else None,

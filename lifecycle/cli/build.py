@@ -13,7 +13,7 @@ import click
 from lifecycle import progress
 from lifecycle.appbuild import BuildOptions, build
 from lifecycle.client import Context
-from lifecycle.errors import UsageError
+from lifecycle.errors import LifecycleError, UsageError
 from lifecycle.sandbox import OutputSink
 
 log = logging.getLogger("lifecycle")
@@ -75,6 +75,21 @@ def _configure_logs(verbose: bool, quiet: bool, timestamps: bool) -> None:
     if timestamps:
         for h in root.handlers:
             h.setFormatter(_Stamped())
+
+
+def _tags(values: tuple[str, ...]) -> tuple[str, ...]:
+    """``--tag`` values, each repeatable or a comma-separated list (as pack); a tag that is
+    not a valid reference is refused before the build, not after it."""
+    from lifecycle.oci.reference import Reference
+
+    out = tuple(t.strip() for v in values for t in v.split(",") if t.strip())
+    for t in out:
+        if "/" in t or ":" in t:
+            try:
+                Reference.parse(t)
+            except LifecycleError as e:
+                raise UsageError(f"--tag {t!r}: {e}") from e
+    return out
 
 
 def _stdout(chunk: bytes) -> None:
@@ -139,6 +154,7 @@ def build_command(image: str, builder: str | None, path: str, env: tuple[str, ..
     spec_image, spec_dir = cache_option(cache_spec, ctx.store.root)
     if cache_image and (spec_image or spec_dir):
         raise UsageError("--cache-image and --cache both name a cache: give one")
+    tags = _tags(tags)
     opts = BuildOptions(
         image=image, builder=builder, path=path, env=env, env_files=env_file,
         buildpacks=buildpack, run_image=run_image, publish=publish,

@@ -226,10 +226,6 @@ def test_tags_point_at_the_same_digest(builder: str) -> None:
         assert rows.get(name) == digest, (name, rows)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "pack's --tag also takes a comma-separated list ('Repeat for each tag in order, or supply "
-    "once by comma-separated list'); lifecycle/cli/build.py (l. 114) declares -t/--tag as a plain "
-    "click multiple option and passes 'a:1,b:2' on as one reference"))
 def test_tag_comma_separated_list(builder: str) -> None:
     built(pypack("build", "flags-tag-list", "--builder", builder, "--path", str(DATA / "app"),
                  "--tag", "flags-tag-list:c1,flags-tag-list:c2"))
@@ -328,11 +324,6 @@ def test_output_docker_archive(builder: str, tmp_path: Path) -> None:
         assert json.loads(res.stdout)["Labels"]["org.example.hello"] == "yes"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "--output docker-archive:FILE without a :TAG writes RepoTags [] (only --tag values), so "
-    "'podman load' gives an unnamed image although IMAGE names it: lifecycle/appbuild.py _sink "
-    "(l. 273) passes opts.output as is and lifecycle/client.py write_image (l. 104) tags only "
-    "loc.tag and the extra tags"))
 def test_output_docker_archive_is_named_image(builder: str, tmp_path: Path) -> None:
     dest = tmp_path / "app.tar"
     built(pypack("build", "flags-out-named", "--builder", builder, "--path", str(DATA / "app"),
@@ -354,12 +345,7 @@ def other_run_image(builder: str, tmp_path_factory: pytest.TempPathFactory) -> s
     return OTHER_RUN_IMAGE
 
 
-@pytest.mark.parametrize("ref", [OTHER_RUN_IMAGE, pytest.param(
-    f"store:{OTHER_RUN_IMAGE}", marks=pytest.mark.xfail(strict=True, reason=(
-        "--run-image store:NAME fails 'invalid image reference ... bad registry': "
-        "lifecycle/appbuild.py run_toml_for (l. 260) puts --run-image into run.toml and passes "
-        "run_image=None to CreateInputs (l. 370), so lifecycle/phases/analyze.py "
-        "choose_run_image (l. 118) Reference.parse()s it; 'store:' is not a reference")))])
+@pytest.mark.parametrize("ref", [OTHER_RUN_IMAGE, f"store:{OTHER_RUN_IMAGE}"])
 def test_run_image(builder: str, other_run_image: str, ref: str) -> None:
     image = "flags-run-" + ref.split(":")[0].replace("/", "-")
     built(pypack("build", image, "--builder", builder, "--path", str(DATA / "app"),

@@ -17,6 +17,8 @@ from lifecycle.errors import LifecycleError, UsageError
 from lifecycle.sandbox import OutputSink
 
 log = logging.getLogger("lifecycle")
+_T0 = time.monotonic()
+"""When this command started: the origin of ``--timestamps``."""
 
 
 def cache_option(spec: str | None, store_root: Path) -> tuple[str | None, str | None]:
@@ -58,9 +60,9 @@ def cache_option(spec: str | None, store_root: Path) -> tuple[str | None, str | 
 
 
 class _Stamped(logging.Formatter):
-    def __init__(self) -> None:
+    def __init__(self, start: float) -> None:
         super().__init__("%(message)s")
-        self._start = time.monotonic()
+        self._start = start
 
     def format(self, record: logging.LogRecord) -> str:
         return f"[{time.monotonic() - self._start:7.2f}s] {super().format(record)}"
@@ -74,7 +76,7 @@ def _configure_logs(verbose: bool, quiet: bool, timestamps: bool) -> None:
         root.setLevel(logging.WARNING)
     if timestamps:
         for h in root.handlers:
-            h.setFormatter(_Stamped())
+            h.setFormatter(_Stamped(_T0))
 
 
 def _tags(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -97,9 +99,8 @@ def _stdout(chunk: bytes) -> None:
     sys.stdout.buffer.flush()
 
 
-def _stamped_stdout() -> OutputSink:
+def _stamped_stdout(start: float) -> OutputSink:
     """Buildpack output with the same elapsed-time prefix as the log lines."""
-    start = time.monotonic()
 
     def write(chunk: bytes) -> None:
         prefix = f"[{time.monotonic() - start:7.2f}s] ".encode()
@@ -163,7 +164,7 @@ def build_command(image: str, builder: str | None, path: str, env: tuple[str, ..
         tags=tags, default_process=default_process, previous_image=previous_image,
         creation_time=creation_time, sandbox=sandbox, output=output, host_ca=not no_host_ca)
     start = time.monotonic()
-    sink = None if quiet else _stamped_stdout() if timestamps else _stdout
+    sink = None if quiet else _stamped_stdout(_T0) if timestamps else _stdout
     result = build(opts, ctx, on_output=sink)
     total = time.monotonic() - start
     if not quiet:

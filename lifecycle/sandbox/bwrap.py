@@ -179,10 +179,13 @@ class BwrapRunner:
                                "bubblewrap) or run buildpacks on the host with --sandbox none")
         return found
 
-    def _launch(self, inv: Invocation) -> tuple[list[str], bytes]:
-        """The host argv that runs ``inv`` given its spec on fd ``{fd}``, and that spec."""
-        data = b"".join(o.encode("utf-8", "surrogateescape") + b"\0" for o in inv.options)
-        return [self.bwrap, "--args", "{fd}", "--", *inv.argv], data
+    def _payload(self, inv: Invocation) -> bytes:
+        """What the launcher reads from its spec fd: bwrap's NUL-separated ``--args``."""
+        return b"".join(o.encode("utf-8", "surrogateescape") + b"\0" for o in inv.options)
+
+    def _argv(self, inv: Invocation, fd: int) -> list[str]:
+        """The host argv that runs ``inv`` with its spec on ``fd``."""
+        return [self.bwrap, "--args", str(fd), "--", *inv.argv]
 
     def _host_binds(self) -> Iterator[Bind]:
         claimed = {b.inside for b in self.binds}
@@ -222,9 +225,8 @@ class BwrapRunner:
         """Run ``cmd`` to completion, stdin empty, stdout+stderr captured (and streamed)."""
         inv = self.invocation(cmd)
         chunks: list[bytes] = []
-        argv, data = self._launch(inv)
-        with _args_fd(data) as fd, subprocess.Popen(
-                [a.replace("{fd}", str(fd)) for a in argv], env={}, cwd="/",
+        with _args_fd(self._payload(inv)) as fd, subprocess.Popen(
+                self._argv(inv, fd), env={}, cwd="/",
                 pass_fds=(fd,), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT) as proc:
             assert proc.stdout is not None
@@ -243,10 +245,9 @@ class BwrapRunner:
         fwd = _Forwarder()
         try:
             inv = self.invocation(cmd, info_fd=w)
-            argv, data = self._launch(inv)
-            with fwd.installed(), _args_fd(data) as fd:
-                proc = subprocess.Popen([a.replace("{fd}", str(fd)) for a in argv],
-                                        env={}, cwd="/", pass_fds=(fd, w), process_group=0)
+            with fwd.installed(), _args_fd(self._payload(inv)) as fd:
+                proc = subprocess.Popen(self._argv(inv, fd), env={}, cwd="/",
+                                        pass_fds=(fd, w), process_group=0)
                 os.close(w)
                 w = -1
                 fwd.started(proc)
@@ -341,12 +342,14 @@ class NsRunner(BwrapRunner):
     def _launcher(self, given: str | None) -> str:
         return given or sys.executable
 
-    def _launch(self, inv: Invocation) -> tuple[list[str], bytes]:
+    def _payload(self, inv: Invocation) -> bytes:
         spec = {"rootfs": self.rootfs, "uid": self.uid, "gid": self.gid,
                 "network": self.network, "cwd": inv.cwd, "env": dict(inv.env),
                 "argv": list(inv.argv), "new_session": inv.new_session,
                 "info_fd": inv.info_fd,
                 "mounts": [{"op": m.op, "dest": m.dest, "src": m.src, "is_dir": m.is_dir}
                            for m in inv.mounts]}
-        data = json.dumps(spec).encode()  # \u escapes keep surrogate-escaped bytes
-        return [self.bwrap, "-I", "-S", NSEXEC, "{fd}"], data
+        return json.dumps(spec).encode()  # \u escapes keep surrogate-escaped bytes
+
+    def _argv(self, inv: Invocation, fd: int) -> list[str]:
+        return [self.bwrap, "-I", "-S", NSEXEC, str(fd)]

@@ -12,15 +12,19 @@ What it does, as bubblewrap does:
 1. ``unshare`` a user, mount, pid, ipc and uts namespace (and a network namespace when the
    network is not shared); map only this user's uid and gid, to the requested ones (default
    the CNB user 1000:1000); ``setgroups`` denied.
-2. fork: the child is pid 1 of the new pid namespace. It makes every mount private, binds the
-   root file system onto itself, mounts ``/proc``, a minimal ``/dev`` (a tmpfs with the host's
-   null, zero, full, random, urandom and tty bound in), tmpfs dirs and the binds (parents
-   first; a bind is read-only when asked, keeping the flags the kernel locks), makes the root
-   read-only, and ``chroot``s into it.
+2. fork: the child is pid 1 of the new pid namespace. It makes every mount private, brings up
+   ``lo`` when the network is not shared, binds the root file system onto itself, mounts
+   ``/proc``, a minimal ``/dev`` (a tmpfs with the host's null, zero, full, random, urandom and
+   tty bound in), tmpfs dirs and the binds (parents first; a read-only bind is read-only in
+   every mount it brings along, keeping the flags the kernel locks), then ``pivot_root``s into
+   the root, detaches the old one (nothing of the host stays reachable, even for a uid 0
+   command) and makes the root read-only.
 3. pid 1 forks the command: new session, ``no_new_privs``, the working directory, the
-   environment, ``execvp``. As its uid is not 0, ``execve`` drops every capability: the command
-   runs unprivileged. pid 1 reaps, forwards SIGINT/SIGTERM/SIGHUP/SIGQUIT to it, and exits
-   with its status (128+N for a signal); so does this process, which forwards the same
+   environment, ``execvp``. ``execve`` drops every capability unless the command's uid is 0
+   (which keeps them inside the user namespace only, as with bubblewrap).
+   pid 1 reaps orphans, forwards SIGINT/SIGTERM/SIGHUP/SIGQUIT to the command (one that came
+   early is sent once it runs), and exits with its status (128+N for a signal) as soon as it
+   exits, which ends whatever it left running; so does this process, which forwards the same
    signals to pid 1. Every process dies with its parent.
 
 Exit status 125 with a one-line ``nsexec:`` message when the sandbox itself cannot be made.
@@ -87,6 +91,40 @@ def mount(src: str | None, target: str, fstype: str | None, flags: int,
     _check(rc, f"mount {src or fstype} on {target}")
 
 
+def umount2(target: str, flags: int) -> None:
+    _check(_libc.umount2(os.fsencode(target), ctypes.c_int(flags)), f"umount {target}")
+
+_SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41, "ppc64le": 203,
+                   "s390x": 217, "armv7l": 218, "i686": 217}
+MNT_DETACH = 2
+
+
+def pivot_into(root: str) -> None:
+    """Make ``root`` the root of this mount namespace and detach the old one (nothing of the
+    host stays reachable, unlike ``chroot``): ``pivot_root(".", ".")`` then unmount the old
+    root stacked on top of it."""
+    number = _SYS_PIVOT_ROOT.get(os.uname().machine)
+    if number is None:
+        raise SetupError(f"pivot_root: unknown architecture {os.uname().machine}")
+    os.chdir(root)
+    _check(_libc.syscall(ctypes.c_long(number), b".", b"."), "pivot_root")
+    umount2(".", MNT_DETACH)
+    os.chdir("/")
+
+
+def loopback_up() -> None:
+    """Bring ``lo`` up in a new network namespace (as bubblewrap does)."""
+    import fcntl
+    import socket
+    import struct
+
+    siocgifflags, siocsifflags, iff_up = 0x8913, 0x8914, 0x1
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        got = fcntl.ioctl(s, siocgifflags, struct.pack("16sH22x", b"lo", 0))
+        flags = struct.unpack("16sH22x", got)[1]
+        fcntl.ioctl(s, siocsifflags, struct.pack("16sH22x", b"lo", flags | iff_up))
+
+
 def prctl(option: int, arg: int) -> None:
     _check(_libc.prctl(ctypes.c_int(option), ctypes.c_ulong(arg), ctypes.c_ulong(0),
                        ctypes.c_ulong(0), ctypes.c_ulong(0)), "prctl")
@@ -131,10 +169,23 @@ def ensure_point(path: str, is_dir: bool) -> None:
             pass
 
 
+def submounts(target: str) -> list[str]:
+    """``target`` and every mount point under it (``/proc/self/mountinfo``), parents first."""
+    out = []
+    with open("/proc/self/mountinfo", "rb") as f:
+        for line in f:
+            point = line.split()[4].decode("unicode_escape").encode("latin-1")
+            path = os.fsdecode(point)
+            if path == target or path.startswith(target.rstrip("/") + "/"):
+                out.append(path)
+    return sorted(set(out), key=lambda p: p.count("/"))
+
+
 def bind(src: str, target: str, readonly: bool) -> None:
     mount(src, target, None, MS_BIND | MS_REC)
-    if readonly:
-        mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | locked_flags(target))
+    if readonly:  # every mount the recursive bind brought along, not only the top one
+        for point in submounts(target):
+            mount(None, point, None, MS_REMOUNT | MS_BIND | MS_RDONLY | locked_flags(point))
 
 
 def make_dev(target: str) -> None:
@@ -180,22 +231,36 @@ def build_root(spec: dict[str, object]) -> str:
             bind(str(src), target, op == "--ro-bind")
         else:
             raise SetupError(f"unknown mount operation {op}")
-    mount(None, root, None, MS_REMOUNT | MS_BIND | MS_RDONLY | locked_flags(root))
     return root
 
 
-def _forward_to(pid_box: list[int], group: bool) -> None:
-    def handler(signum: int, _frame: object) -> None:
-        if pid_box:
-            try:
-                if group:
-                    os.killpg(pid_box[0], signum)
-                else:
-                    os.kill(pid_box[0], signum)
-            except ProcessLookupError:
-                pass
-    for sig in FORWARDED:
-        signal.signal(sig, handler)
+class Forward:
+    """Forwards FORWARDED signals to a process (group) once it is known; one that arrives
+    before is kept and sent when it is (an early Ctrl-C still stops the command)."""
+
+    def __init__(self, group: bool) -> None:
+        self.group = group
+        self.pid: int | None = None
+        self.pending: int | None = None
+        for sig in FORWARDED:
+            signal.signal(sig, self._handle)
+
+    def _handle(self, signum: int, _frame: object) -> None:
+        if self.pid is None:
+            self.pending = signum
+            return
+        try:
+            if self.group:
+                os.killpg(self.pid, signum)
+            else:
+                os.kill(self.pid, signum)
+        except ProcessLookupError:
+            pass
+
+    def started(self, pid: int) -> None:
+        self.pid = pid
+        if self.pending is not None:
+            self._handle(self.pending, None)
 
 
 def _status(wstatus: int) -> int:
@@ -205,16 +270,17 @@ def _status(wstatus: int) -> int:
 
 
 def init(spec: dict[str, object], ready_w: int) -> int:
-    """pid 1: make the root, start the command, reap, return its status."""
+    """pid 1: make the root, start the command, reap until it exits, return its status."""
+    forward = Forward(group=bool(spec.get("new_session", True)))
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if not spec.get("network", True):
+        loopback_up()
     root = build_root(spec)
-    os.chroot(root)
-    os.chdir("/")
+    pivot_into(root)
+    mount(None, "/", None, MS_REMOUNT | MS_BIND | MS_RDONLY | locked_flags("/"))
     argv = [str(a) for a in spec["argv"]]  # type: ignore[attr-defined]
     env = {str(k): str(v) for k, v in spec["env"].items()}  # type: ignore[attr-defined]
     cwd = str(spec["cwd"])
-    box: list[int] = []
-    _forward_to(box, group=bool(spec.get("new_session", True)))
     r, w = os.pipe2(os.O_CLOEXEC)
     pid = os.fork()
     if pid == 0:
@@ -231,25 +297,21 @@ def init(spec: dict[str, object], ready_w: int) -> int:
         except (OSError, SetupError) as e:
             os.write(w, f"{argv[0]}: {e}".encode())
             os._exit(SETUP_FAILED)
+    forward.started(pid)
     os.close(w)
     os.write(ready_w, b"1")
     os.close(ready_w)
-    box.append(pid)
     failed = os.read(r, 4096)
     os.close(r)
-    status = 0
-    while True:  # reap everything; the command's status decides
+    if failed:
+        sys.stderr.write(f"nsexec: cannot run {failed.decode(errors='replace')}\n")
+    while True:  # reap orphans until the command exits; pid 1 exiting ends the rest
         try:
             got, wstatus = os.wait()
         except ChildProcessError:
-            break
-        except InterruptedError:
-            continue
+            return SETUP_FAILED
         if got == pid:
-            status = _status(wstatus)
-    if failed:
-        sys.stderr.write(f"nsexec: cannot run {failed.decode(errors='replace')}\n")
-    return status
+            return _status(wstatus)
 
 
 def run(spec: dict[str, object]) -> int:
@@ -262,6 +324,7 @@ def run(spec: dict[str, object]) -> int:
     unshare(flags)
     map_ids(int(spec.get("uid", 1000)), int(spec.get("gid", 1000)),  # type: ignore[call-overload]
             host_uid, host_gid)
+    forward = Forward(group=False)
     ready_r, ready_w = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -278,9 +341,8 @@ def run(spec: dict[str, object]) -> int:
             sys.stderr.write(f"nsexec: {type(e).__name__}: {e}\n")
             sys.stderr.flush()
             os._exit(SETUP_FAILED)
+    forward.started(pid)
     os.close(ready_w)
-    box = [pid]
-    _forward_to(box, group=False)
     os.read(ready_r, 1)
     os.close(ready_r)
     info_fd = spec.get("info_fd")

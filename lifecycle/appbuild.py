@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lifecycle import api
+from lifecycle.builder import default as default_builder
 from lifecycle.cache import Cache, VolumeCache
 from lifecycle.client import Context
 from lifecycle.errors import LifecycleError, UsageError
@@ -61,7 +62,7 @@ from lifecycle.store import short
 log = logging.getLogger("lifecycle")
 
 DEFAULT_BUILDER = "default"
-DEFAULT_BUILDER_IMAGE = "pypack/default-builder"  # lifecycle.builder.default.IMAGE
+DEFAULT_BUILDER_IMAGE = default_builder.IMAGE
 IN_IMAGE_APP = "/workspace"
 IN_IMAGE_LAYERS = "/layers"
 IN_IMAGE_PLATFORM = "/platform"
@@ -177,9 +178,7 @@ def resolve_builder(name: str, ctx: Context) -> tuple[str, Image]:
 def ensure_default_builder(ctx: Context) -> Image:
     """The default builder, made in the store first if missing or stale
     (``lifecycle.builder.default``)."""
-    from lifecycle.builder import default
-
-    return default.ensure(ctx)
+    return default_builder.ensure(ctx)
 
 
 # --- the work directory ---------------------------------------------------------------------

@@ -95,7 +95,7 @@ def write_image(img: Image, location: str, ctx: Context,
     loc = parse_locator(location)
     digest = Digest.of(img.raw_manifest())
     if loc.transport == "store":
-        ctx.store.put(img, loc.ref, tuple(_retag(loc.ref, t) for t in extra_tags))
+        ctx.store.put(img, loc.ref, tuple(full_tag(loc.ref, t) for t in extra_tags))
     elif loc.transport == "oci":
         lay = Layout.init(loc.ref)
         for tag in (loc.tag or "latest", *extra_tags):
@@ -113,10 +113,11 @@ def write_image(img: Image, location: str, ctx: Context,
     return WriteResult(str(loc), digest)
 
 
-def _retag(name: str, tag: str) -> str:
-    """``tag`` as a full name: a bare tag applies to ``name``'s repository."""
+def full_tag(name: str, tag: str) -> str:
+    """``tag`` as a full name: a bare tag applies to ``name``'s repository; InvalidReference-
+    Error (a UsageError) when it is no valid reference."""
     if "/" in tag or ":" in tag:
-        return tag
+        return str(Reference.parse(tag))
     return str(Reference.parse(name).with_tag(tag))
 
 

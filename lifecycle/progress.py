@@ -147,24 +147,33 @@ class _RichTask:
 
 class RichReporter:
     """``rich`` progress bars on a terminal (module docstring); the display runs while any
-    transfer does. ``console`` defaults to stderr."""
+    transfer does. ``console`` defaults to stderr. ``rich`` is imported at the first transfer,
+    not at every command's start."""
 
     def __init__(self, console: Any = None) -> None:
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            DownloadColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-            TransferSpeedColumn,
-        )
-
-        self.bars = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                             TransferSpeedColumn(), TimeRemainingColumn(),
-                             console=console or Console(stderr=True), transient=True)
+        self._console = console
+        self._bars: Any = None
         self._lock = threading.Lock()
         self._running = 0
+
+    @property
+    def bars(self) -> Any:
+        """The ``rich.progress.Progress`` (made on first use)."""
+        if self._bars is None:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+                TransferSpeedColumn,
+            )
+
+            self._bars = Progress(TextColumn("{task.description}"), BarColumn(),
+                                  DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(),
+                                  console=self._console or Console(stderr=True), transient=True)
+        return self._bars
 
     def task(self, description: str, total: int) -> Task:
         with self._lock:
@@ -178,6 +187,8 @@ class RichReporter:
     def release(self) -> None:
         """A task finished: stop the display when it was the last."""
         with self._lock:
+            if self._running == 0:  # closed meanwhile
+                return
             self._running -= 1
             if self._running == 0:
                 self.bars.stop()
@@ -217,12 +228,15 @@ class Stream(Protocol):
 
 class CountingReader:
     """A binary stream that reports its position to ``task`` as it is read, and finishes the
-    task at EOF or close. Seeks (a retried upload re-reading from an offset) are followed."""
+    task at EOF or (unless the caller owns the task: an upload re-opens its blob for a retry)
+    at close. Seeks (a retried upload re-reading from an offset) are followed."""
 
-    def __init__(self, raw: Stream, task: Task, start: int = 0) -> None:
+    def __init__(self, raw: Stream, task: Task, start: int = 0, *,
+                 finish_on_close: bool = True) -> None:
         self._raw = raw
         self._task = task
         self._pos = start
+        self._finish_on_close = finish_on_close
 
     def read(self, n: int = -1) -> bytes:
         data = self._raw.read(n)
@@ -241,5 +255,6 @@ class CountingReader:
         return self._pos
 
     def close(self) -> None:
-        self._task.finish()
+        if self._finish_on_close:
+            self._task.finish()
         self._raw.close()

@@ -21,11 +21,11 @@ _T0 = time.monotonic()
 """When this command started: the origin of ``--timestamps``."""
 
 
-def cache_option(spec: str | None, store_root: Path) -> tuple[str | None, str | None]:
+def cache_option(spec: str | None, cache_root: Path) -> tuple[str | None, str | None]:
     """pack's ``--cache`` (``;``-separated ``key=value``): (cache image, cache directory).
 
     ``type=build`` (the default) with ``format=image;name=REF`` (a registry cache image),
-    ``format=volume[;name=NAME]`` (a named volume, ``<store>/cache/volumes/NAME``, shared by
+    ``format=volume[;name=NAME]`` (a named volume, ``<cache_root>/volumes/NAME``, shared by
     the builds that name it; no name: the image's own) or ``format=bind;source=DIR``. pack's
     ``type=launch`` is the daemon's launch cache: there is no daemon, so it is refused."""
     if not spec:
@@ -51,7 +51,7 @@ def cache_option(spec: str | None, store_root: Path) -> tuple[str | None, str | 
             return None, None
         if not name or "/" in name or name in (".", ".."):
             raise UsageError(f"--cache name={name!r}: not a volume name")
-        return None, str(store_root / "cache" / "volumes" / name)
+        return None, str(cache_root / "volumes" / name)
     if fmt == "bind":
         if not fields.get("source"):
             raise UsageError("--cache format=bind needs source=<directory>")
@@ -79,18 +79,18 @@ def _configure_logs(verbose: bool, quiet: bool, timestamps: bool) -> None:
             h.setFormatter(_Stamped(_T0))
 
 
-def _tags(values: tuple[str, ...]) -> tuple[str, ...]:
+def _tags(image: str, values: tuple[str, ...]) -> tuple[str, ...]:
     """``--tag`` values, each repeatable or a comma-separated list (as pack); a tag that is
-    not a valid reference is refused before the build, not after it."""
-    from lifecycle.oci.reference import Reference
+    not a valid reference (a bare one: for IMAGE's repository, ``client.full_tag``) is refused
+    before the build, not after it."""
+    from lifecycle.client import full_tag
 
     out = tuple(t.strip() for v in values for t in v.split(",") if t.strip())
     for t in out:
-        if "/" in t or ":" in t:
-            try:
-                Reference.parse(t)
-            except LifecycleError as e:
-                raise UsageError(f"--tag {t!r}: {e}") from e
+        try:
+            full_tag(image, t)
+        except LifecycleError as e:
+            raise UsageError(f"--tag {t!r}: {e}") from e
     return out
 
 
@@ -152,10 +152,10 @@ def build_command(image: str, builder: str | None, path: str, env: tuple[str, ..
     if quiet:
         progress.install(progress.NullReporter())
     ctx = Context(insecure_registries=insecure_registry)
-    spec_image, spec_dir = cache_option(cache_spec, ctx.store.root)
+    spec_image, spec_dir = cache_option(cache_spec, ctx.store.cache_dir)
     if cache_image and (spec_image or spec_dir):
         raise UsageError("--cache-image and --cache both name a cache: give one")
-    tags = _tags(tags)
+    tags = _tags(image, tags)
     opts = BuildOptions(
         image=image, builder=builder, path=path, env=env, env_files=env_file,
         buildpacks=buildpack, run_image=run_image, publish=publish,

@@ -34,6 +34,7 @@ import os
 import shutil
 import tarfile
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import BinaryIO
@@ -215,7 +216,7 @@ def precompile(root: Path) -> bool:
     if not bps.is_dir() or not python.is_file() or not any(bps.rglob("*.py")):
         return False
     try:
-        runner = backend()(root, [Bind(str(bps), BUILDPACKS, readonly=False)],
+        runner = backend({})(root, [Bind(str(bps), BUILDPACKS, readonly=False)],
                            host_ca=False, network=False, environ={}, host_paths=False)
         result = runner(Command((PYTHON, "-I", "-m", "compileall", "-q", "--invalidation-mode",
                                  "unchecked-hash", BUILDPACKS), "/", {}))
@@ -250,6 +251,10 @@ def wanted_dirs(store: Store) -> set[str]:
     return names
 
 
+LEFTOVER_AGE = 3600.0
+"""Seconds after which a temp unpack/remove directory is taken for a crashed one's leftover."""
+
+
 def prune(store: Store) -> tuple[int, int]:
     """Delete unpacked root file systems no named image of the store uses (images from
     elsewhere, e.g. a registry builder, are unpacked again when next needed), and leftovers of
@@ -259,8 +264,10 @@ def prune(store: Store) -> tuple[int, int]:
         return 0, 0
     keep = wanted_dirs(store)
     count = size = 0
+    now = time.time()
     for path in sorted(store.rootfs_dir.iterdir()):
-        stale = path.name.startswith((".unpack-", ".remove-"))
+        stale = path.name.startswith((".unpack-", ".remove-")) and \
+            now - path.stat().st_mtime > LEFTOVER_AGE  # younger: an unpack still running
         if not path.is_dir() or path.is_symlink() or (path.name in keep and not stale) or \
                 (path.name.startswith(".") and not stale):
             continue

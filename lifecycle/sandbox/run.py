@@ -177,7 +177,7 @@ def run_in(rootfs: Path | Root, plan: RunPlan, opts: RunOptions, scratch: Path,
             binds[workdir] = Bind(str(copy), workdir)  # over the upper's read-only bind
         from lifecycle.sandbox.select import backend
 
-        runner = backend()(root.base, list(binds.values()), uid=plan.uid, gid=plan.gid,
+        runner = backend(environ)(root.base, list(binds.values()), uid=plan.uid, gid=plan.gid,
                            host_ca=opts.host_ca, network=opts.network, environ=environ,
                            host_paths=False)
         log.debug("running %s in %s as %d:%d", plan.argv, root, plan.uid, plan.gid)

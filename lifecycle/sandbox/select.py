@@ -133,8 +133,8 @@ def make_runner(mode: str, rootfs: str | Path | None = None, binds: Sequence[Bin
     if mode == "none":
         log.warning("WARNING: --sandbox none: buildpacks run on this host as this user, "
                     "without isolation, and can read anything this user can")
-        return HostRunner(environ, host_ca) if environ is not None else HostRunner()
-    impl = backend()
+        return HostRunner(environ, host_ca)
+    impl = backend(environ)
     if rootfs is None:
         raise UsageError(f"--sandbox {mode}: no root file system to run in")
     return impl(rootfs, binds, uid=uid, gid=gid, host_ca=host_ca, network=network,

@@ -207,7 +207,8 @@ class RegistryClient:
             location = upload.start_upload(self, repo)
         task = progress.track(f"Uploading {blob.digest.hex[:12]}", blob.size)
         counted = BlobSource(blob.digest, blob.size,
-                             lambda: cast(IO[bytes], progress.CountingReader(blob.open(), task)))
+                             lambda: cast(IO[bytes], progress.CountingReader(
+                                 blob.open(), task, finish_on_close=False)))
         try:
             if blob.size > self.chunk_size:
                 location = upload.patch_chunks(self, repo, location, counted, self.chunk_size)

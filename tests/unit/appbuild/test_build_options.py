@@ -24,7 +24,7 @@ from lifecycle.sandbox import HostRunner
     (" format=bind ; source=/srv/c ", (None, "/srv/c")),
 ])
 def test_cache_specs(spec: str | None, want: tuple[str | None, str | None]) -> None:
-    assert cache_option(spec, Path("/home/store")) == want
+    assert cache_option(spec, Path("/home/store/cache")) == want
 
 
 @pytest.mark.parametrize("spec,message", [
@@ -37,7 +37,7 @@ def test_cache_specs(spec: str | None, want: tuple[str | None, str | None]) -> N
 ])
 def test_bad_cache_specs(spec: str, message: str) -> None:
     with pytest.raises(UsageError, match=message):
-        cache_option(spec, Path("/home/store"))
+        cache_option(spec, Path("/home/store/cache"))
 
 
 def test_previous_image() -> None:

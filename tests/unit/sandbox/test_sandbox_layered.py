@@ -256,14 +256,16 @@ def test_prune_keeps_what_stored_images_use(tmp_path: Path) -> None:
     plain = random_image(2)
     for img in (v1, v2, plain):
         prepare(img, store)
-    (store.rootfs_dir / ".unpack-abc-x").mkdir()  # an interrupted unpack
+    (store.rootfs_dir / ".unpack-abc-x").mkdir()  # an interrupted unpack, long ago
+    os.utime(store.rootfs_dir / ".unpack-abc-x", (1, 1))
+    (store.rootfs_dir / ".unpack-def-y").mkdir()  # one running now: kept
     store.put(v2, "acme/app")
     store.put(plain, "acme/plain")
     dirs, nbytes = prune(store)
     assert dirs == 2 and nbytes > 0  # v1's app dir and the leftover
     assert sorted(p.name for p in store.rootfs_dir.iterdir()) == sorted(
         [path_for(plain, store).name, app_path_for(v2, store).name,
-         prepare(v2, store).base.name])
+         prepare(v2, store).base.name, ".unpack-def-y"])
     store.remove("acme/app")
     assert prune(store)[0] == 2  # v2's app dir and, now unused, the base
     assert prune(store) == (0, 0)

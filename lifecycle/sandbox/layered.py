@@ -31,7 +31,6 @@ from collections.abc import Set
 from dataclasses import dataclass
 from pathlib import Path
 
-from lifecycle.errors import SandboxError
 from lifecycle.oci.config import ConfigFile
 from lifecycle.oci.digest import Digest
 from lifecycle.oci.extract import clean_name
@@ -42,8 +41,6 @@ from lifecycle.sandbox.mounts import resolve_inside
 
 RESERVED_TOPS = frozenset({"proc", "dev", "tmp"})
 """Top-level directories the sandbox mounts over itself: an upper may not bring them."""
-
-_MAX_LINKS = 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,36 +137,8 @@ class Root:
     def resolve(self, inside: str) -> str:
         """``inside`` with symlinks followed as the sandbox sees them (``mounts.resolve_inside``
         over both trees)."""
-        if self.upper is None:
-            return resolve_inside(self.base, inside)
-        todo = [p for p in inside.split("/") if p]
-        done: list[str] = []
-        links = 0
-        while todo:
-            part = todo.pop(0)
-            if part == ".":
-                continue
-            if part == "..":
-                if done:
-                    done.pop()
-                continue
-            host = os.path.join(self.host_root(done[0] if done else part), *done, part)
-            try:
-                st = os.lstat(host)
-            except (FileNotFoundError, NotADirectoryError):
-                done.append(part)
-                continue
-            if stat.S_ISLNK(st.st_mode):
-                links += 1
-                if links > _MAX_LINKS:
-                    raise SandboxError(f"{inside}: too many levels of symbolic links")
-                target = os.readlink(host)
-                if target.startswith("/"):
-                    done = []
-                todo = [p for p in target.split("/") if p] + todo
-                continue
-            done.append(part)
-        return "/" + "/".join(done)
+        return resolve_inside(self.base, inside,
+                              None if self.upper is None else self.host_root)
 
     def host(self, inside: str) -> Path:
         """The host path ``inside`` resolves to."""

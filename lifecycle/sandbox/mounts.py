@@ -14,6 +14,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 from lifecycle.errors import SandboxError
@@ -21,10 +22,12 @@ from lifecycle.errors import SandboxError
 _MAX_LINKS = 40
 
 
-def resolve_inside(rootfs: str | os.PathLike[str], inside: str) -> str:
+def resolve_inside(rootfs: str | os.PathLike[str], inside: str,
+                   host_root: Callable[[str], str | os.PathLike[str]] | None = None) -> str:
     """The absolute inside path ``inside`` resolves to in ``rootfs``, following symlinks (an
     absolute target is relative to ``rootfs``; ``..`` stops at the root). Components that do
-    not exist are kept (normalised)."""
+    not exist are kept (normalised). ``host_root(top)``, when given, says which host tree
+    holds paths under the top-level directory ``top`` (a root made of several trees)."""
     root = os.fspath(rootfs)
     todo = [p for p in inside.split("/") if p]
     done: list[str] = []
@@ -37,7 +40,8 @@ def resolve_inside(rootfs: str | os.PathLike[str], inside: str) -> str:
             if done:
                 done.pop()
             continue
-        host = os.path.join(root, *done, part)
+        base = root if host_root is None else os.fspath(host_root(done[0] if done else part))
+        host = os.path.join(base, *done, part)
         try:
             st = os.lstat(host)
         except (FileNotFoundError, NotADirectoryError):

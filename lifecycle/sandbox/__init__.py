@@ -57,13 +57,10 @@ class HostRunner:
         """The environment ``env`` runs with (see the class docstring)."""
         if self.environ is None:
             return dict(env)
-        from lifecycle.sandbox.hostenv import CA_VARS, host_ca_bundle, sandbox_env
+        from lifecycle.sandbox.hostenv import host_ca_bundle, sandbox_env
 
-        out = sandbox_env(env, self.environ, ca_bound=False)
         bundle = host_ca_bundle(self.environ) if self.host_ca else None
-        if bundle is not None:
-            out.update(dict.fromkeys(CA_VARS, bundle))
-        return out
+        return sandbox_env(env, self.environ, ca_path=bundle)
 
     def __call__(self, cmd: Command, on_output: OutputSink | None = None) -> Result:
         chunks: list[bytes] = []

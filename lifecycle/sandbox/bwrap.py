@@ -206,7 +206,7 @@ class BwrapRunner:
             else list(self.binds)
         paths = binds if self.host_paths else []
         env = sandbox_env(translate_env(cmd.env, paths), self.environ,
-                          ca_bound=self.ca_bundle is not None)
+                          ca_path=CA_INSIDE if self.ca_bundle is not None else None)
         for b in binds:
             if not os.path.exists(b.host):
                 raise SandboxError(f"sandbox bind {b.host} -> {b.inside}: {b.host} does not exist")

@@ -41,14 +41,15 @@ def host_ca_bundle(environ: Mapping[str, str]) -> str | None:
 
 
 def sandbox_env(env: Mapping[str, str], host_environ: Mapping[str, str], *,
-                ca_bound: bool) -> dict[str, str]:
-    """The environment a sandboxed program gets from the command's ``env``: credentials
-    removed, the host's proxy variables added where ``env`` lacks them, and the CA variables
-    set when the host bundle is bound (``ca_bound``)."""
+                ca_path: str | None) -> dict[str, str]:
+    """The environment a sandboxed (or ``--sandbox none``) program gets from the command's
+    ``env``: credentials removed, the host's proxy variables added where ``env`` lacks them,
+    and the CA variables set to ``ca_path`` (where the program sees the host bundle:
+    :data:`CA_INSIDE` in a sandbox, the host path without one) when given."""
     out = {k: v for k, v in env.items() if k not in STRIPPED}
     for name in PROXY_VARS:
         if name not in out and host_environ.get(name):
             out[name] = host_environ[name]
-    if ca_bound:
-        out.update(dict.fromkeys(CA_VARS, CA_INSIDE))
+    if ca_path is not None:
+        out.update(dict.fromkeys(CA_VARS, ca_path))
     return out

@@ -64,6 +64,36 @@ class NullReporter:
         pass
 
 
+class Recorded:
+    """One transfer a RecordingReporter saw: every update, and whether it finished."""
+
+    def __init__(self, description: str, total: int) -> None:
+        self.description, self.total = description, total
+        self.updates: list[int] = []
+        self.finished = 0
+
+    def update(self, done: int) -> None:
+        self.updates.append(done)
+
+    def finish(self) -> None:
+        self.finished += 1
+
+
+class RecordingReporter:
+    """Keeps every transfer (``tasks``): for tests and for callers that report elsewhere."""
+
+    def __init__(self) -> None:
+        self.tasks: list[Recorded] = []
+
+    def task(self, description: str, total: int) -> Task:
+        rec = Recorded(description, total)
+        self.tasks.append(rec)
+        return rec
+
+    def close(self) -> None:
+        pass
+
+
 _current: Reporter = NullReporter()
 
 

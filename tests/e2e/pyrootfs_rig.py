@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -61,3 +63,35 @@ def python_rootfs(root: Path) -> Path:
         (root / d).mkdir(parents=True, exist_ok=True)
     (root / "tmp").chmod(0o1777)
     return root
+
+
+IMAGE_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "CNB_USER_ID": "1000",
+             "CNB_GROUP_ID": "1000"}
+"""The config Env of the small stack's images: the CNB user as a stack sets it."""
+
+
+def import_stack(rootfs: Path, names: Iterable[str], ctx: Any = None) -> None:
+    """Import ``rootfs`` as each of ``names`` (``store:NAME``): the small build/run images the
+    e2e builders use (CNB user 1000:1000, linux/amd64, distro labels ``host`` ``1``)."""
+    from lifecycle import client
+
+    ctx = ctx or client.Context()
+    for name in names:
+        client.import_image(client.ImportOptions(
+            rootfs=str(rootfs), dest=f"store:{name}", platform="linux/amd64", user="1000:1000",
+            env=IMAGE_ENV, labels={"io.buildpacks.base.distro.name": "host",
+                                   "io.buildpacks.base.distro.version": "1"}), ctx)
+
+
+def builder_toml(work: Path, buildpack: Path, bp_id: str, build: str, run: str,
+                 mirrors: Sequence[str] = ()) -> Path:
+    """A builder.toml in ``work`` with a copy of ``buildpack`` (one ``bp_id`` 0.1.0 group)
+    on the ``build`` image with the ``run`` image (and its ``mirrors``)."""
+    shutil.copytree(buildpack, work / "bp")
+    mirror_line = f"mirrors = {list(mirrors)!r}\n".replace("'", '"') if mirrors else ""
+    config = work / "builder.toml"
+    config.write_text(
+        f'[[buildpacks]]\nuri = "bp"\n\n[[order]]\n[[order.group]]\nid = "{bp_id}"\n'
+        f'version = "0.1.0"\n\n[build]\nimage = "{build}"\n\n[[run.images]]\n'
+        f'image = "{run}"\n{mirror_line}')
+    return config

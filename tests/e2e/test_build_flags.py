@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pyrootfs_rig import python_rootfs
+from pyrootfs_rig import builder_toml, import_stack, python_rootfs
 
 from lifecycle import client
 
@@ -54,23 +54,12 @@ def built(res: subprocess.CompletedProcess[str]) -> str:
 
 @pytest.fixture(scope="module")
 def builder(tmp_path_factory: pytest.TempPathFactory) -> str:
-    if shutil.which("bwrap") is None:
-        pytest.skip("bubblewrap not installed")
-    rootfs = python_rootfs(tmp_path_factory.mktemp("pyroot"))
-    ctx = client.Context()
-    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "CNB_USER_ID": "1000", "CNB_GROUP_ID": "1000"}
-    for name in ("test/flags-build", RUN_IMAGE):
-        client.import_image(client.ImportOptions(
-            rootfs=str(rootfs), dest=f"store:{name}", platform="linux/amd64", user="1000:1000",
-            env=env, labels={"io.buildpacks.base.distro.name": "host",
-                             "io.buildpacks.base.distro.version": "1"}), ctx)
-    work = tmp_path_factory.mktemp("builder")
-    shutil.copytree(DATA / "buildpacks" / "test_hello" / "0.1.0", work / "hello")
-    (work / "builder.toml").write_text(
-        '[[buildpacks]]\nuri = "hello"\n\n[[order]]\n[[order.group]]\nid = "test/hello"\n'
-        'version = "0.1.0"\n\n[build]\nimage = "test/flags-build"\n\n[[run.images]]\n'
-        f'image = "{RUN_IMAGE}"\n')
-    res = pypack("builder", "create", BUILDER, "--config", str(work / "builder.toml"))
+    import_stack(python_rootfs(tmp_path_factory.mktemp("pyroot")),
+                 ("test/flags-build", RUN_IMAGE))
+    config = builder_toml(tmp_path_factory.mktemp("builder"),
+                          DATA / "buildpacks" / "test_hello" / "0.1.0", "test/hello",
+                          "test/flags-build", RUN_IMAGE)
+    res = pypack("builder", "create", BUILDER, "--config", str(config))
     assert res.returncode == 0, res.stdout + res.stderr
     return BUILDER
 

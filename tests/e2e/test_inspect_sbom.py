@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
-from pyrootfs_rig import python_rootfs
+from pyrootfs_rig import builder_toml, import_stack, python_rootfs
 from registry_fixtures import RegistryServer
 
 from lifecycle import client
@@ -47,23 +46,11 @@ def run_mirror(registry: RegistryServer) -> str:
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory, run_mirror: str) -> str:
     """The app image ``inspect-app`` in the store, built by a builder with the SBOM buildpack."""
-    if shutil.which("bwrap") is None:
-        pytest.skip("bubblewrap not installed")
-    rootfs = python_rootfs(tmp_path_factory.mktemp("pyroot"))
-    ctx = client.Context()
-    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "CNB_USER_ID": "1000", "CNB_GROUP_ID": "1000"}
-    for name in ("test/inspect-build", RUN):
-        client.import_image(client.ImportOptions(
-            rootfs=str(rootfs), dest=f"store:{name}", platform="linux/amd64", user="1000:1000",
-            env=env, labels={"io.buildpacks.base.distro.name": "host",
-                             "io.buildpacks.base.distro.version": "1"}), ctx)
-    work = tmp_path_factory.mktemp("builder")
-    shutil.copytree(DATA / "buildpacks" / "test_sbom" / "0.1.0", work / "sbom")
-    (work / "builder.toml").write_text(
-        '[[buildpacks]]\nuri = "sbom"\n\n[[order]]\n[[order.group]]\nid = "test/sbom"\n'
-        'version = "0.1.0"\n\n[build]\nimage = "test/inspect-build"\n\n[[run.images]]\n'
-        f'image = "{RUN}"\nmirrors = ["{run_mirror}"]\n')
-    ok("builder", "create", BUILDER, "--config", str(work / "builder.toml"))
+    import_stack(python_rootfs(tmp_path_factory.mktemp("pyroot")), ("test/inspect-build", RUN))
+    config = builder_toml(tmp_path_factory.mktemp("builder"),
+                          DATA / "buildpacks" / "test_sbom" / "0.1.0", "test/sbom",
+                          "test/inspect-build", RUN, mirrors=(run_mirror,))
+    ok("builder", "create", BUILDER, "--config", str(config))
     ok("build", "inspect-app", "--builder", BUILDER, "--path", str(DATA / "app"))
     return "inspect-app"
 

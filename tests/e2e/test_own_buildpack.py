@@ -23,14 +23,13 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from pyrootfs_rig import python_rootfs
+from pyrootfs_rig import import_stack, python_rootfs
 
 from lifecycle import client
 
@@ -130,18 +129,10 @@ def test_doc_names_its_builders() -> None:
 @pytest.fixture(scope="module")
 def doc_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """A private pypack home with the small stack and builder, and the PATH the page needs."""
-    if shutil.which("bwrap") is None:
-        pytest.skip("bubblewrap not installed")
     home = tmp_path_factory.mktemp("ownbp-home")
-    rootfs = python_rootfs(tmp_path_factory.mktemp("ownbp-rootfs"))
-    ctx = client.Context(store_root=str(home))
-    image_env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "CNB_USER_ID": "1000",
-                 "CNB_GROUP_ID": "1000"}
-    for name in ("pypack/default-build", "pypack/default-run"):
-        client.import_image(client.ImportOptions(
-            rootfs=str(rootfs), dest=f"store:{name}", platform="linux/amd64", user="1000:1000",
-            env=image_env, labels={"io.buildpacks.base.distro.name": "host",
-                                   "io.buildpacks.base.distro.version": "1"}), ctx)
+    import_stack(python_rootfs(tmp_path_factory.mktemp("ownbp-rootfs")),
+                 ("pypack/default-build", "pypack/default-run"),
+                 client.Context(store_root=str(home)))
     shims = tmp_path_factory.mktemp("ownbp-bin")
     (shims / "pypack").write_text(
         f'#!/bin/sh\nexec "{sys.executable}" -m lifecycle.cli.main "$@"\n')

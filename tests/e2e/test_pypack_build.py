@@ -6,7 +6,6 @@ from the real registry); unchanged rebuilds give the same digest and upload noth
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import tomllib
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from podman_rig import Podman, podman  # noqa: F401  (fixture)
-from pyrootfs_rig import python_rootfs
+from pyrootfs_rig import builder_toml, import_stack, python_rootfs
 from registry_fixtures import RegistryServer
 
 from lifecycle import client
@@ -25,6 +24,7 @@ pytestmark = pytest.mark.e2e
 DATA = Path(__file__).resolve().parents[1] / "testdata" / "exporter"
 REPO = Path(__file__).resolve().parents[2]
 BUILDER = "test/py-builder"
+HELLO = DATA / "buildpacks" / "test_hello" / "0.1.0"
 
 
 def pypack(*args: str, env: Mapping[str, str] | None = None,
@@ -36,23 +36,11 @@ def pypack(*args: str, env: Mapping[str, str] | None = None,
 
 @pytest.fixture(scope="module")
 def builder(tmp_path_factory: pytest.TempPathFactory) -> str:
-    if shutil.which("bwrap") is None:
-        pytest.skip("bubblewrap not installed")
-    rootfs = python_rootfs(tmp_path_factory.mktemp("pyroot"))
-    ctx = client.Context()
-    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "CNB_USER_ID": "1000", "CNB_GROUP_ID": "1000"}
-    for name in ("test/py-build", "test/py-run"):
-        client.import_image(client.ImportOptions(
-            rootfs=str(rootfs), dest=f"store:{name}", platform="linux/amd64", user="1000:1000",
-            env=env, labels={"io.buildpacks.base.distro.name": "host",
-                             "io.buildpacks.base.distro.version": "1"}), ctx)
-    work = tmp_path_factory.mktemp("builder")
-    shutil.copytree(DATA / "buildpacks" / "test_hello" / "0.1.0", work / "hello")
-    (work / "builder.toml").write_text(
-        '[[buildpacks]]\nuri = "hello"\n\n[[order]]\n[[order.group]]\nid = "test/hello"\n'
-        'version = "0.1.0"\n\n[build]\nimage = "test/py-build"\n\n[[run.images]]\n'
-        'image = "test/py-run"\n')
-    res = pypack("builder", "create", BUILDER, "--config", str(work / "builder.toml"))
+    import_stack(python_rootfs(tmp_path_factory.mktemp("pyroot")),
+                 ("test/py-build", "test/py-run"))
+    config = builder_toml(tmp_path_factory.mktemp("builder"), HELLO, "test/hello",
+                          "test/py-build", "test/py-run")
+    res = pypack("builder", "create", BUILDER, "--config", str(config))
     assert res.returncode == 0, res.stdout + res.stderr
     return BUILDER
 

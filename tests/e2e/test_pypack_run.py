@@ -10,14 +10,13 @@ a rebuild's run reuses the unpacked run image and unpacks only the app layers.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from pyrootfs_rig import python_rootfs
+from pyrootfs_rig import builder_toml, import_stack, python_rootfs
 from rootfs_rig import busybox_rootfs
 from test_sandbox import (  # noqa: F401  (fixtures)
     Actor,
@@ -130,26 +129,13 @@ def builder_env_fixture(tmp_path_factory: pytest.TempPathFactory) -> dict[str, s
     Python build/run image + the exporter's fixture buildpack, as test_pypack_build.py)."""
     from lifecycle import client
 
-    if shutil.which("bwrap") is None:
-        pytest.skip("bubblewrap not installed")
     home = tmp_path_factory.mktemp("run-home")
     env = dict(os.environ, PYPACK_HOME=str(home))
-    rootfs = python_rootfs(tmp_path_factory.mktemp("pyroot"))
-    ctx = client.Context(store_root=str(home))
-    img_env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "CNB_USER_ID": "1000",
-               "CNB_GROUP_ID": "1000"}
-    for name in ("test/py-build", "test/py-run"):
-        client.import_image(client.ImportOptions(
-            rootfs=str(rootfs), dest=f"store:{name}", platform="linux/amd64", user="1000:1000",
-            env=img_env, labels={"io.buildpacks.base.distro.name": "host",
-                                 "io.buildpacks.base.distro.version": "1"}), ctx)
-    work = tmp_path_factory.mktemp("builder")
-    shutil.copytree(HELLO_BP, work / "hello")
-    (work / "builder.toml").write_text(
-        '[[buildpacks]]\nuri = "hello"\n\n[[order]]\n[[order.group]]\nid = "test/hello"\n'
-        'version = "0.1.0"\n\n[build]\nimage = "test/py-build"\n\n[[run.images]]\n'
-        'image = "test/py-run"\n')
-    _pypack(env, "builder", "create", BUILDER, "--config", str(work / "builder.toml"))
+    import_stack(python_rootfs(tmp_path_factory.mktemp("pyroot")),
+                 ("test/py-build", "test/py-run"), client.Context(store_root=str(home)))
+    config = builder_toml(tmp_path_factory.mktemp("builder"), HELLO_BP, "test/hello",
+                          "test/py-build", "test/py-run")
+    _pypack(env, "builder", "create", BUILDER, "--config", str(config))
     return env
 
 

@@ -22,30 +22,9 @@ pytestmark = pytest.mark.e2e
 LAYER_BYTES = 3 << 20
 
 
-class Recorder:
-    def __init__(self) -> None:
-        self.tasks: list[tuple[str, int, list[int], list[bool]]] = []
-
-    def task(self, description: str, total: int) -> progress.Task:
-        updates: list[int] = []
-        finished: list[bool] = []
-        self.tasks.append((description, total, updates, finished))
-
-        class T:
-            def update(self, done: int) -> None:
-                updates.append(done)
-
-            def finish(self) -> None:
-                finished.append(True)
-        return T()
-
-    def close(self) -> None:
-        pass
-
-
 @pytest.fixture
-def recorder() -> Iterator[Recorder]:
-    rec = Recorder()
+def recorder() -> Iterator[progress.RecordingReporter]:
+    rec = progress.RecordingReporter()
     previous = progress.install(rec)
     yield rec
     progress.install(previous)
@@ -61,21 +40,22 @@ def layout(tmp_path: Path) -> str:
 
 
 def test_upload_and_download_report_every_byte(layout: str, registry: RegistryServer,
-                                               recorder: Recorder, tmp_path: Path) -> None:
+                                               recorder: progress.RecordingReporter,
+                                               tmp_path: Path) -> None:
     ctx = client.Context(store_root=str(tmp_path / "home"))
     client.copy_image(layout, f"{registry.host}/progress/app:1", ctx)
-    uploads = [t for t in recorder.tasks if t[0].startswith("Uploading")]
+    uploads = [t for t in recorder.tasks if t.description.startswith("Uploading")]
     assert len(uploads) == 1
-    _, total, updates, finished = uploads[0]
-    assert total > LAYER_BYTES and updates[-1] == total and finished
-    assert updates == sorted(updates)
+    up = uploads[0]
+    assert up.total > LAYER_BYTES and up.updates[-1] == up.total and up.finished
+    assert up.updates == sorted(up.updates)
 
     recorder.tasks.clear()
     client.copy_image(f"{registry.host}/progress/app:1", f"oci:{tmp_path}/back:app", ctx)
-    downloads = [t for t in recorder.tasks if t[0].startswith("Downloading")]
+    downloads = [t for t in recorder.tasks if t.description.startswith("Downloading")]
     assert len(downloads) == 1
-    _, dtotal, dupdates, dfinished = downloads[0]
-    assert dtotal == total and dupdates[-1] == total and dfinished
+    down = downloads[0]
+    assert down.total == up.total and down.updates[-1] == up.total and down.finished
 
 
 def test_cli_on_a_terminal_draws_bars(layout: str, registry: RegistryServer,

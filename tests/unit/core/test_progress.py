@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Iterator
 
 import pytest
 from rich.console import Console
@@ -11,45 +12,25 @@ from rich.console import Console
 from lifecycle import progress
 
 
-class Recorder:
-    """A reporter that keeps every task's updates."""
-
-    def __init__(self) -> None:
-        self.tasks: list[tuple[str, int, list[int], list[bool]]] = []
-
-    def task(self, description: str, total: int) -> progress.Task:
-        updates: list[int] = []
-        finished: list[bool] = []
-        self.tasks.append((description, total, updates, finished))
-
-        class T:
-            def update(self, done: int) -> None:
-                updates.append(done)
-
-            def finish(self) -> None:
-                finished.append(True)
-        return T()
-
-    def close(self) -> None:
-        pass
-
-
 @pytest.fixture
-def recorder() -> object:
-    rec = Recorder()
+def recorder() -> Iterator[progress.RecordingReporter]:
+    rec = progress.RecordingReporter()
     previous = progress.install(rec)
     yield rec
     progress.install(previous)
 
 
-def test_small_transfers_are_not_reported(recorder: Recorder) -> None:
+def test_small_transfers_are_not_reported(recorder: progress.RecordingReporter) -> None:
     progress.track("tiny", progress.MIN_SIZE - 1).update(10)
     assert recorder.tasks == []
     progress.track("big", progress.MIN_SIZE).update(10)
-    assert recorder.tasks == [("big", progress.MIN_SIZE, [10], [])]
+    [big] = recorder.tasks
+    assert (big.description, big.total, big.updates, big.finished) == \
+        ("big", progress.MIN_SIZE, [10], 0)
 
 
-def test_counting_reader_follows_reads_seeks_eof_and_close(recorder: Recorder) -> None:
+def test_counting_reader_follows_reads_seeks_eof_and_close(
+        recorder: progress.RecordingReporter) -> None:
     task = progress.track("x", 2 * progress.MIN_SIZE)
     reader = progress.CountingReader(io.BytesIO(b"abcdef"), task)
     assert reader.read(2) == b"ab" and reader.read(3) == b"cde"
@@ -57,10 +38,10 @@ def test_counting_reader_follows_reads_seeks_eof_and_close(recorder: Recorder) -
     assert reader.read(1) == b"b"
     assert reader.read(0) == b""  # not EOF
     assert reader.read() == b"cdef" and reader.read() == b""
-    _, _, updates, finished = recorder.tasks[0]
-    assert updates == [2, 5, 2, 6] and finished == [True]
+    rec = recorder.tasks[0]
+    assert rec.updates == [2, 5, 2, 6] and rec.finished == 1
     reader.close()
-    assert finished == [True, True]  # finish is idempotent for real tasks
+    assert rec.finished == 2  # finish is idempotent for real tasks
 
 
 def test_log_lines_at_most_every_interval() -> None:

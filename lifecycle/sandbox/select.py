@@ -62,6 +62,19 @@ def explain(reason: str, causes: Sequence[tuple[str, str]]) -> str:
     return msg + ("; or run them on the host without isolation with --sandbox none")
 
 
+def _try(argv: list[str], cannot_run: str, failed: str) -> str | None:
+    """None if ``argv`` exits 0, else ``cannot_run: error`` or ``failed (its stderr)``."""
+    try:
+        res = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=60,
+                             env={})
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return f"{cannot_run}: {e}"
+    if res.returncode == 0:
+        return None
+    err = res.stderr.decode("utf-8", "replace").strip() or f"exit status {res.returncode}"
+    return f"{failed}: {err}"
+
+
 @functools.cache
 def probe(bwrap: str | None = None) -> str | None:
     """None if bubblewrap can make an unprivileged user namespace here, else why not
@@ -69,30 +82,16 @@ def probe(bwrap: str | None = None) -> str | None:
     exe = bwrap or shutil.which("bwrap")
     if exe is None:
         return "bubblewrap (bwrap) is not installed (fix: apt install bubblewrap)"
-    try:
-        res = subprocess.run([exe, "--unshare-user", "--ro-bind", "/", "/", "true"],
-                             stdin=subprocess.DEVNULL, capture_output=True, timeout=60, env={})
-    except (OSError, subprocess.TimeoutExpired) as e:
-        return f"{exe} cannot run: {e}"
-    if res.returncode == 0:
-        return None
-    err = res.stderr.decode("utf-8", "replace").strip() or f"exit status {res.returncode}"
-    return f"bwrap cannot create a user namespace: {err}"
+    return _try([exe, "--unshare-user", "--ro-bind", "/", "/", "true"], f"{exe} cannot run",
+                "bwrap cannot create a user namespace")
 
 
 @functools.cache
 def probe_nsexec() -> str | None:
     """None if pypack's own sandbox (``nsexec.py``) can make its namespaces here, else why
     not (cached)."""
-    try:
-        res = subprocess.run([sys.executable, "-I", "-S", NSEXEC, "--probe"],
-                             stdin=subprocess.DEVNULL, capture_output=True, timeout=60, env={})
-    except (OSError, subprocess.TimeoutExpired) as e:
-        return f"pypack's namespace sandbox cannot run: {e}"
-    if res.returncode == 0:
-        return None
-    err = res.stderr.decode("utf-8", "replace").strip() or f"exit status {res.returncode}"
-    return f"no unprivileged user namespace ({err})"
+    return _try([sys.executable, "-I", "-S", NSEXEC, "--probe"],
+                "pypack's namespace sandbox cannot run", "no unprivileged user namespace")
 
 
 def backend(environ: Mapping[str, str] | None = None) -> type[BwrapRunner]:

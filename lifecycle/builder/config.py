@@ -4,8 +4,9 @@
 Validated by ``spec/schemas/builder-config.schema.json`` (unknown keys are errors, as in pack),
 then checked across keys the way pack's ``ValidateConfig`` does. The legacy ``[stack]`` table and
 the newer ``[build] image`` / ``[[run.images]]`` are merged into one value (pack's RFC-0096 merge).
-Relative buildpack ``uri`` paths are resolved against the directory of the file. ``[lifecycle]``
-is accepted and recorded: pypack installs its own lifecycle. Every error names the file and key.
+Relative buildpack ``uri`` paths are resolved against the directory of the file. ``[lifecycle]
+uri`` names a lifecycle release to put in the builder (``golifecycle``); without it pypack
+installs its own. Every error names the file and key.
 """
 
 from __future__ import annotations

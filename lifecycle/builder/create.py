@@ -19,7 +19,7 @@ import contextlib
 import logging
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,12 +86,18 @@ def create_builder(opts: CreateOptions, ctx: client.Context) -> CreateResult:
     dest = destination(opts.name, opts.publish)
     with tempfile.TemporaryDirectory(prefix="pypack-builder-") as tmp:
         scratch = Path(tmp)
-        plan = make_plan(cfg, sources.load_all(cfg, scratch / "sources", ctx), base)
+        life, life_entries = None, None
+        if cfg.lifecycle_uri:
+            from lifecycle.builder import golifecycle
+
+            life, life_entries = golifecycle.read(golifecycle.locate(
+                cfg.lifecycle_uri, Path(cfg.path).parent, scratch))
+        plan = make_plan(cfg, sources.load_all(cfg, scratch / "sources", ctx), base, life)
         for w in plan.warnings:
             log.warning("warning: %s", w)
         _check_run_images(cfg, base, ctx, remote=opts.publish or opts.pull_policy == "always")
         with blob_store_for(dest, ctx, scratch) as store:
-            img = build(base_img, plan, store, scratch)
+            img = build(base_img, plan, store, scratch, life_entries)
             result = client.write_image(img, dest, ctx)
     log.info("created builder %s with %d buildpacks", result.location,
              len(plan.metadata.buildpacks))
@@ -132,8 +138,11 @@ def base_info(img: Image, name: str) -> BaseImage:
                      variant=cfg.variant or "")
 
 
-def build(base_img: Image, plan: BuilderPlan, store: BlobStore, scratch: Path) -> Image:
-    """The builder image: ``base_img`` plus the plan's layers, labels and config."""
+def build(base_img: Image, plan: BuilderPlan, store: BlobStore, scratch: Path,
+          lifecycle_layer: Sequence[ly.Entry] | None = None) -> Image:
+    """The builder image: ``base_img`` plus the plan's layers, labels and config; the
+    lifecycle layer is pypack's own unless ``lifecycle_layer`` (a release's,
+    ``golifecycle``) is given."""
     mtime = default_mtime()
     layers: list[Layer] = []
     history: list[History] = []
@@ -143,7 +152,8 @@ def build(base_img: Image, plan: BuilderPlan, store: BlobStore, scratch: Path) -
         history.append(History(created_by=f"pypack builder create: {what}"))
 
     add(store_layer(ly.tar_entries(plan.dir_entries, mtime), store), "default directories")
-    add(store_layer(ly.tar_entries(_lifecycle_entries(scratch), mtime), store),
+    life = lifecycle_layer if lifecycle_layer is not None else _lifecycle_entries(scratch)
+    add(store_layer(ly.tar_entries(life, mtime), store),
         f"lifecycle {plan.metadata.lifecycle.version}")
     diff_ids: dict[str, str] = {}
     added: set[str] = set()

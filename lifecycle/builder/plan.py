@@ -146,10 +146,10 @@ def make_plan(cfg: BuilderConfig, loaded: Sequence[LoadedBuildpack], base: BaseI
     """Decide the builder; FileFormatError (naming file and key) for broken references."""
     life = life or pypack_lifecycle()
     warnings = list(cfg.warnings)
-    if cfg.lifecycle_version or cfg.lifecycle_uri:
-        asked = cfg.lifecycle_version or cfg.lifecycle_uri
-        warnings.append(f"{cfg.path}: lifecycle: pypack installs its own lifecycle "
-                        f"(version {life.version}); {asked!r} is ignored")
+    if cfg.lifecycle_version and not cfg.lifecycle_uri:
+        warnings.append(f"{cfg.path}: lifecycle: pypack cannot download lifecycle "
+                        f"{cfg.lifecycle_version!r} by version (give [lifecycle] uri, a release "
+                        f"tarball); it installs its own (version {life.version})")
     _check_stack(cfg, base)
     new = _dedupe(loaded, warnings)
     existing = base.existing_layers()

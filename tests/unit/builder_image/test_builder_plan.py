@@ -210,7 +210,7 @@ def test_compatibility_warnings(tmp_path: Path) -> None:
     assert "buildpack test/beta@1.2.3 targets linux/arm64, which the build image " \
            "(linux/amd64) does not satisfy" in text
     assert "targets: the build image (linux/amd64) is none of the configured targets" in text
-    assert "pypack installs its own lifecycle" in text and "'0.20.0' is ignored" in text
+    assert "cannot download lifecycle '0.20.0' by version" in text
     assert "test/alpha" not in text
 
 

@@ -59,13 +59,18 @@ def cache_option(spec: str | None, cache_root: Path) -> tuple[str | None, str | 
     raise UsageError(f"--cache: unknown format {fmt!r} (want image, volume or bind)")
 
 
+def _stamp(start: float) -> str:
+    """The ``--timestamps`` prefix: seconds since ``start``."""
+    return f"[{time.monotonic() - start:7.2f}s] "
+
+
 class _Stamped(logging.Formatter):
     def __init__(self, start: float) -> None:
         super().__init__("%(message)s")
         self._start = start
 
     def format(self, record: logging.LogRecord) -> str:
-        return f"[{time.monotonic() - self._start:7.2f}s] {super().format(record)}"
+        return f"{_stamp(self._start)}{super().format(record)}"
 
 
 def _configure_logs(verbose: bool, quiet: bool, timestamps: bool) -> None:
@@ -103,7 +108,7 @@ def _stamped_stdout(start: float) -> OutputSink:
     """Buildpack output with the same elapsed-time prefix as the log lines."""
 
     def write(chunk: bytes) -> None:
-        prefix = f"[{time.monotonic() - start:7.2f}s] ".encode()
+        prefix = _stamp(start).encode()
         lines = chunk.splitlines(keepends=True)
         sys.stdout.buffer.write(b"".join(prefix + line for line in lines))
         sys.stdout.buffer.flush()
